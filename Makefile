@@ -1,0 +1,41 @@
+# stackgate: `make smoke` (the release gate) and `make test` (the project's own tests).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST := $(BIN)/python -m pytest
+REPORT_OPTS = --self-contained-html
+
+.PHONY: setup smoke test unit bench clean venv
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $@
+
+## setup: venv, Docker engine, compose plugin, host tools, airgap images (idempotent)
+setup: venv
+	$(BIN)/python -m stackgate setup
+
+## smoke: the release gate against the airgap stack; writes reports/smoke.html and reports/smoke.xml
+smoke: setup
+	$(PYTEST) -m smoke --html=reports/smoke.html $(REPORT_OPTS) --junitxml=reports/smoke.xml
+
+## test: the project's own tests (unit, contract, smoke); writes reports/test.html and reports/test.xml
+test: setup
+	$(PYTEST) --html=reports/test.html $(REPORT_OPTS) --junitxml=reports/test.xml
+
+## unit: only the fast tests without Docker
+unit: venv
+	$(PYTEST) tests_unit
+
+## bench: bare compose cycle vs. full smoke vs. reuse-mode smoke; writes reports/bench.json
+bench: setup
+	$(BIN)/python -m stackgate.bench
+
+## clean: remove every container, network and volume stackgate created (images are kept)
+clean:
+	@if [ -x $(BIN)/python ]; then $(BIN)/python -m stackgate clean; else echo "clean: no venv, nothing to do"; fi

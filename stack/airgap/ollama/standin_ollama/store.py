@@ -1,0 +1,110 @@
+"""The model volume: pulled models live under OLLAMA_MODELS as manifests + blobs, like Ollama's.
+
+A model is present only if it was pulled into this volume; nothing is listed from the catalogue.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .catalogue import Model, lookup
+from .names import normalise, split
+
+
+def models_dir() -> Path:
+    """OLLAMA_MODELS, default ~/.ollama/models (as Ollama)."""
+    return Path(os.environ.get("OLLAMA_MODELS") or Path.home() / ".ollama" / "models")
+
+
+def _manifest_path(name: str, root: Path) -> Path:
+    base, tag = split(name)
+    return root / "manifests" / "standin" / "library" / base / tag
+
+
+def blob_for(model: Model) -> bytes:
+    """The stand-in's blob of a model: a description, no weights."""
+    return json.dumps({"standin": True, "weights": None, **asdict(model)}, sort_keys=True).encode()
+
+
+def pull(name: str, root: Path | None = None, alias: str | None = None) -> dict:
+    """Write a catalogue model into the volume (as `alias` when copying); return its manifest."""
+    root = root or models_dir()
+    model = lookup(name)
+    if model is None:
+        raise KeyError(name)
+    blob = blob_for(model)
+    digest = hashlib.sha256(blob).hexdigest()
+    (root / "blobs").mkdir(parents=True, exist_ok=True)
+    (root / "blobs" / f"sha256-{digest}").write_bytes(blob)
+    target = normalise(alias or model.name)
+    manifest = {"name": target, "model": model.name, "digest": digest, "size": len(blob),
+                "modified_at": datetime.now(UTC).isoformat()}
+    path = _manifest_path(target, root)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(manifest))
+    tmp.replace(path)
+    return manifest
+
+
+def get(name: str, root: Path | None = None) -> dict | None:
+    """The manifest of a pulled model, or None when it is not in the volume."""
+    try:
+        path = _manifest_path(name, root or models_dir())
+    except ValueError:
+        return None
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text())
+
+
+def listing(root: Path | None = None) -> list[dict]:
+    """Manifests of every pulled model, newest first."""
+    base = (root or models_dir()) / "manifests" / "standin" / "library"
+    found = [json.loads(p.read_text()) for p in base.glob("*/*") if p.is_file() and p.suffix != ".tmp"]
+    return sorted(found, key=lambda m: m["modified_at"], reverse=True)
+
+
+def delete(name: str, root: Path | None = None) -> bool:
+    """Remove a pulled model's manifest; False when it was not there."""
+    try:
+        path = _manifest_path(name, root or models_dir())
+    except ValueError:
+        return False
+    if not path.is_file():
+        return False
+    path.unlink()
+    return True
+
+
+def model_of(manifest: dict) -> Model:
+    """The catalogue entry a manifest was pulled from."""
+    model = lookup(manifest["model"])
+    assert model is not None, manifest
+    return model
+
+
+class Loaded:
+    """Models 'in memory' (for /api/ps), each with an expiry like keep_alive."""
+
+    def __init__(self) -> None:
+        self._until: dict[str, float] = {}
+
+    def touch(self, name: str, keep_alive: float = 300.0) -> None:
+        """Mark name loaded until now + keep_alive seconds (0 unloads)."""
+        if keep_alive == 0:
+            self._until.pop(name, None)
+        else:
+            self._until[name] = time.time() + keep_alive
+
+    def current(self) -> dict[str, float]:
+        """name -> expiry (epoch seconds) of models still loaded."""
+        now = time.time()
+        self._until = {k: v for k, v in self._until.items() if v > now}
+        return dict(self._until)

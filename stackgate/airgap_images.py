@@ -1,0 +1,72 @@
+"""The airgap profile's image graph: which images exist, what each builds FROM, in what order."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from . import proc
+from .errors import ImageBuildError
+from .images import ROOT, STACK, ImageSpec, base_recipe, build_base, build_image, image_recipe
+
+BUILD = ROOT / "build"
+WHEELS = BUILD / "wheels"
+RUNTIME_DIR = STACK / "airgap" / "runtime"
+RUNTIME = "stackgate/airgap-runtime:latest"
+STANDIN_OLLAMA = "stackgate/ollama-standin:airgap"
+
+SPECS: tuple[ImageSpec, ...] = (
+    ImageSpec(RUNTIME, RUNTIME_DIR / "Dockerfile", RUNTIME_DIR, {"BASE": "stackgate/airgap-base:latest"}),
+    ImageSpec(STANDIN_OLLAMA, STACK / "airgap/ollama/Dockerfile", STACK / "airgap/ollama", {"BASE": RUNTIME}),
+)
+
+
+def ensure_wheelhouse(log: Callable[[str], None] = print) -> None:
+    """pip-wheel the runtime requirements into build/wheels (PyPI only; cached by pip)."""
+    stamp = WHEELS / ".requirements"
+    req = (RUNTIME_DIR / "requirements.txt").read_text()
+    if stamp.exists() and stamp.read_text() == req:
+        log("images: wheelhouse is current; reused")
+        return
+    WHEELS.mkdir(parents=True, exist_ok=True)
+    log("images: building the wheelhouse from PyPI (pip wheel)")
+    env = {k: v for k, v in os.environ.items() if k != "PIP_FIND_LINKS"}
+    env["PIP_CONFIG_FILE"] = os.devnull  # the host's pip config points at local indexes
+    res = proc.run([str(Path(os.sys.executable)), "-m", "pip", "wheel", "-q", "-w", str(WHEELS),
+                    "-r", str(RUNTIME_DIR / "requirements.txt")], timeout=1800, env=env)
+    if res.returncode != 0:
+        raise ImageBuildError(f"images: pip wheel failed: {res.stderr.strip()[-400:]}")
+    stamp.write_text(req)
+
+
+def runtime_context() -> Path:
+    """Assemble the runtime build context: Dockerfile's folder + the wheelhouse (hard links)."""
+    ctx = BUILD / "runtime-context"
+    shutil.rmtree(ctx, ignore_errors=True)
+    shutil.copytree(RUNTIME_DIR, ctx)
+    shutil.copytree(WHEELS, ctx / "wheels", copy_function=os.link, ignore=shutil.ignore_patterns(".*"))
+    return ctx
+
+
+def build_all(log: Callable[[str], None] = print) -> list[str]:
+    """Build every airgap image in dependency order, skipping the current ones; return the refs."""
+    recipes = {build_base(log): base_recipe()}
+    for spec in SPECS:
+        recipe = spec.recipe(recipes)
+        if spec.ref == RUNTIME and image_recipe(spec.ref) != recipe:
+            ensure_wheelhouse(log)
+            build_image(spec, recipe, log, context=runtime_context())
+        else:
+            build_image(spec, recipe, log)
+        recipes[spec.ref] = recipe
+    return list(recipes)
+
+
+def missing_images(refs: list[str], run: Callable = proc.run) -> list[str]:
+    """The refs among refs that are not present locally."""
+    return [r for r in refs if image_recipe(r, run) is None]
+
+
+__all__ = ["SPECS", "ImageBuildError", "build_all", "missing_images"]

@@ -1,0 +1,107 @@
+"""Find and remove the Docker resources of stackgate's compose projects (containers, networks, volumes).
+
+Projects are named `stackgate-<pid>-<token>`; a project whose pid no longer runs here is a leftover.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from . import proc
+
+PREFIX = "stackgate-"
+PROJECT_LABEL = "com.docker.compose.project"
+KINDS = ("container", "network", "volume")
+
+
+def new_project_name(pid: int | None = None) -> str:
+    """A unique compose project name for this run, carrying the owning pid."""
+    return f"{PREFIX}{pid or os.getpid()}-{secrets.token_hex(3)}"
+
+
+def owner_pid(project: str) -> int | None:
+    """The pid encoded in a stackgate project name, or None for other names."""
+    if not project.startswith(PREFIX):
+        return None
+    head = project[len(PREFIX):].split("-", 1)[0]
+    return int(head) if head.isdigit() else None
+
+
+def pid_alive(pid: int) -> bool:
+    """True when a process with this pid exists here."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One Docker object of a compose project."""
+
+    kind: str
+    id: str
+    project: str
+
+
+def list_resources(run: Callable = proc.run) -> list[Resource]:
+    """Every container, network and volume labelled with a stackgate-* compose project."""
+    found: list[Resource] = []
+    fmt = "{{.ID}}\t{{.Label \"" + PROJECT_LABEL + "\"}}"
+    for kind in KINDS:
+        argv = ["docker", kind, "ls", "--filter", f"label={PROJECT_LABEL}", "--format", fmt]
+        if kind == "container":
+            argv = ["docker", "ps", "-a", "--filter", f"label={PROJECT_LABEL}", "--format", fmt]
+        elif kind == "volume":
+            argv[-1] = "{{.Name}}\t{{.Label \"" + PROJECT_LABEL + "\"}}"
+        res = run(argv, timeout=60)
+        if res.returncode != 0:
+            continue
+        for line in res.stdout.splitlines():
+            ident, _, project = line.partition("\t")
+            if project.startswith(PREFIX):
+                found.append(Resource(kind, ident.strip(), project.strip()))
+    return found
+
+
+def select(resources: list[Resource], only_orphans: bool,
+           alive: Callable[[int], bool] = pid_alive) -> list[Resource]:
+    """All resources, or (only_orphans) those whose owning pid no longer runs."""
+    if not only_orphans:
+        return list(resources)
+    out = []
+    for r in resources:
+        pid = owner_pid(r.project)
+        if pid is not None and not alive(pid):
+            out.append(r)
+    return out
+
+
+def remove(resources: list[Resource], run: Callable = proc.run) -> None:
+    """Remove resources: containers first (forced), then networks, then volumes."""
+    for kind in KINDS:
+        ids = [r.id for r in resources if r.kind == kind]
+        if not ids:
+            continue
+        argv = {"container": ["docker", "rm", "-f", "-v"], "network": ["docker", "network", "rm"],
+                "volume": ["docker", "volume", "rm", "-f"]}[kind]
+        run([*argv, *ids], timeout=180)
+
+
+def sweep(only_orphans: bool = True, log: Callable[[str], None] = print, run: Callable = proc.run,
+          alive: Callable[[int], bool] = pid_alive) -> list[str]:
+    """Remove stackgate leftovers (or everything of stackgate's); return the projects swept."""
+    chosen = select(list_resources(run), only_orphans, alive)
+    projects = sorted({r.project for r in chosen})
+    if chosen:
+        counts = {k: sum(r.kind == k for r in chosen) for k in KINDS}
+        log(f"sweep: removing {counts['container']} containers, {counts['network']} networks, "
+            f"{counts['volume']} volumes of {', '.join(projects)}")
+        remove(chosen, run)
+    return projects
