@@ -20,6 +20,8 @@ STANDIN_OLLAMA = "stackgate/ollama-standin:airgap"
 SPECS: tuple[ImageSpec, ...] = (
     ImageSpec(RUNTIME, RUNTIME_DIR / "Dockerfile", RUNTIME_DIR, {"BASE": "stackgate/airgap-base:latest"}),
     ImageSpec(STANDIN_OLLAMA, STACK / "airgap/ollama/Dockerfile", STACK / "airgap/ollama", {"BASE": RUNTIME}),
+    ImageSpec("stackgate/neo4j-standin:airgap", STACK / "airgap/neo4j/Dockerfile",
+              STACK / "airgap/neo4j", {"BASE": RUNTIME}),
 )
 
 

@@ -1,11 +1,19 @@
-"""Unit-test helpers: a fake command runner."""
+"""Unit-test helpers: the stand-ins' and services' code on sys.path, and a fake command runner."""
 
 from __future__ import annotations
 
 import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+# The stand-ins and services live in stack/ in their image layout; import them from there.
+for sub in ("stack/airgap/ollama", "stack/airgap/neo4j", "stack/services"):
+    if str(ROOT / sub) not in sys.path:
+        sys.path.insert(0, str(ROOT / sub))
 
 
 class FakeRunner:

@@ -16,7 +16,6 @@ from standin_ollama.gin import gin_line, go_duration
 
 from stackgate.accesslog import parse_line
 from stackgate.documents import render_png
-from tests_unit import standin  # noqa: F401  (puts stack/ code on sys.path)
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
