@@ -22,6 +22,12 @@ SPECS: tuple[ImageSpec, ...] = (
     ImageSpec(STANDIN_OLLAMA, STACK / "airgap/ollama/Dockerfile", STACK / "airgap/ollama", {"BASE": RUNTIME}),
     ImageSpec("stackgate/neo4j-standin:airgap", STACK / "airgap/neo4j/Dockerfile",
               STACK / "airgap/neo4j", {"BASE": RUNTIME}),
+    ImageSpec("stackgate/datastores:airgap", STACK / "airgap/datastores/Dockerfile",
+              STACK / "airgap/datastores", {"BASE": RUNTIME}),
+    ImageSpec("stackgate/services:airgap", STACK / "services/Dockerfile", STACK / "services", {"BASE": RUNTIME}),
+    ImageSpec("stackgate/ollama:airgap", STACK / "Dockerfile.ollama", STACK, {"BASE_IMAGE": STANDIN_OLLAMA}),
+    ImageSpec("stackgate/ollama-vision:airgap", STACK / "Dockerfile.ollama-vision", STACK,
+              {"BASE_IMAGE": STANDIN_OLLAMA}),
 )
 
 

@@ -1,0 +1,152 @@
+"""What every service shares: env config, JSON errors, the Ollama client, store probes, /health."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+TIMEOUT = httpx.Timeout(float(os.environ.get("UPSTREAM_TIMEOUT", "120")), connect=5)
+
+logging.basicConfig(stream=sys.stdout, level=logging.INFO,
+                    format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is the Ollamas' job
+
+
+def env(name: str, default: str | None = None) -> str:
+    """A required setting: the variable, or default; a clear startup error when neither is there."""
+    value = os.environ.get(name, default)
+    if value is None or value == "":
+        raise SystemExit(f"configuration error: {name} is not set")
+    return value
+
+
+class ServiceError(Exception):
+    """An error answered as JSON {"error": message, "detail": ...} with a status code."""
+
+    def __init__(self, status: int, message: str, **detail: Any) -> None:
+        super().__init__(message)
+        self.status, self.message, self.detail = status, message, detail
+
+
+def error_response(exc: ServiceError) -> JSONResponse:
+    return JSONResponse({"error": exc.message, **exc.detail}, status_code=exc.status)
+
+
+def json_errors(fn: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    """Wrap a handler: ServiceError -> its JSON; anything unexpected -> 500 JSON that names it."""
+    log = logging.getLogger(fn.__module__)
+
+    async def wrapped(request: Request) -> Response:
+        try:
+            return await fn(request)
+        except ServiceError as exc:
+            if exc.status >= 500:
+                log.error("%s %s failed: %s", request.method, request.url.path, exc.message)
+            return error_response(exc)
+        except Exception as exc:  # noqa: BLE001 - the service must answer JSON, never a bare 500
+            log.exception("%s %s crashed", request.method, request.url.path)
+            return JSONResponse({"error": f"internal error: {type(exc).__name__}: {exc}"}, status_code=500)
+    return wrapped
+
+
+async def read_json(request: Request) -> dict:
+    try:
+        data = await request.json()
+    except ValueError:
+        raise ServiceError(400, "request body must be JSON") from None
+    if not isinstance(data, dict):
+        raise ServiceError(400, "request body must be a JSON object")
+    return data
+
+
+class Ollama:
+    """A small client of one Ollama server (generate, chat with images, embed)."""
+
+    def __init__(self, url: str, variable: str) -> None:
+        self.url, self.variable = url.rstrip("/"), variable
+
+    async def _post(self, path: str, payload: dict) -> dict:
+        try:
+            async with httpx.AsyncClient(base_url=self.url, timeout=TIMEOUT) as client:
+                resp = await client.post(path, json=payload)
+        except httpx.HTTPError as exc:
+            raise ServiceError(502, f"Ollama at {self.url} ({self.variable}) unreachable: {exc}") from exc
+        if resp.status_code != 200:
+            try:
+                message = resp.json().get("error", resp.text)
+            except ValueError:
+                message = resp.text
+            raise ServiceError(502, f"Ollama at {self.url} ({self.variable}) answered {resp.status_code}: {message}",
+                               upstream_status=resp.status_code)
+        return resp.json()
+
+    async def generate(self, model: str, prompt: str, fmt: str | None = None) -> str:
+        payload: dict[str, Any] = {"model": model, "prompt": prompt, "stream": False, "options": {"temperature": 0}}
+        if fmt:
+            payload["format"] = fmt
+        return (await self._post("/api/generate", payload))["response"]
+
+    async def see(self, model: str, prompt: str, image_b64: str) -> str:
+        payload = {"model": model, "stream": False, "options": {"temperature": 0},
+                   "messages": [{"role": "user", "content": prompt, "images": [image_b64]}]}
+        return (await self._post("/api/chat", payload))["message"]["content"]
+
+    async def embed(self, model: str, texts: list[str]) -> list[list[float]]:
+        return (await self._post("/api/embed", {"model": model, "input": texts}))["embeddings"]
+
+    async def reachable(self) -> bool:
+        try:
+            async with httpx.AsyncClient(timeout=3) as client:
+                return (await client.get(self.url + "/api/version")).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+
+async def probe(check: Callable[[], Awaitable[Any]]) -> str:
+    """'ok' when check() completes within 3 s, else the error in one line."""
+    try:
+        await asyncio.wait_for(check(), 3)
+        return "ok"
+    except Exception as exc:  # noqa: BLE001 - any failure is a down store
+        return f"down: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+
+
+def health_handler(service: str, upstreams: dict[str, str], models: dict[str, str],
+                   stores: dict[str, Callable[[], Awaitable[Any]]]) -> Callable[[Request], Awaitable[Response]]:
+    """GET /health: status, configured upstream URLs and models, and whether each store answers."""
+    async def health(request: Request) -> Response:
+        names = list(stores)
+        states = await asyncio.gather(*(probe(stores[n]) for n in names))
+        store_state = dict(zip(names, states))
+        ok = all(s == "ok" for s in states)
+        return JSONResponse({"status": "ok" if ok else "degraded", "service": service,
+                             "upstreams": upstreams, "models": models, "stores": store_state},
+                            status_code=200 if ok else 503)
+    return health
+
+
+def serve(app: Any, port: int) -> None:
+    """Run app with uvicorn on 0.0.0.0:port; access log off (the services log what they do)."""
+    import uvicorn
+
+    uvicorn.run(app, host="0.0.0.0", port=port, log_level="warning", access_log=False)
+
+
+def on_startup(*steps: Callable[[], Awaitable[Any]]) -> Callable[[Any], Any]:
+    """A Starlette lifespan that runs steps (e.g. schema creation) before serving."""
+    import contextlib
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any):  # noqa: ANN202
+        for step in steps:
+            await step()
+        yield
+    return lifespan

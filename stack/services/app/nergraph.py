@@ -1,0 +1,70 @@
+"""ner-graph-service (8108): entities extracted by the LLM (JSON output), MERGEd into Neo4j."""
+
+from __future__ import annotations
+
+import json
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .common import Ollama, ServiceError, env, health_handler, json_errors, read_json, serve
+from .stores import Neo4jHTTP
+
+PROMPT = ('Extract the named entities from the text. Return JSON: {{"entities": [{{"name": "...", '
+          '"type": "..."}}]}}.\nText: {text}')
+MERGE = ("MERGE (d:Document {id: $document_id}) WITH d UNWIND $entities AS ent "
+         "MERGE (e:Entity {name: ent.name}) SET e.type = ent.type MERGE (d)-[:MENTIONS]->(e)")
+LIST_ALL = "MATCH (e:Entity) RETURN e.name AS name, e.type AS type ORDER BY name"
+LIST_DOC = ("MATCH (:Document {id: $document_id})-[:MENTIONS]->(e:Entity) "
+            "RETURN e.name AS name, e.type AS type ORDER BY name")
+
+
+def parse_entities(raw: str) -> list[dict]:
+    """The entity list of the model's JSON answer; 502 when it is not the promised JSON."""
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise ServiceError(502, f"the LLM did not return JSON: {raw[:120]!r}") from exc
+    items = data.get("entities", []) if isinstance(data, dict) else data
+    out, seen = [], set()
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict) and str(item.get("name", "")).strip():
+            name = str(item["name"]).strip()
+            if name.lower() not in seen:
+                seen.add(name.lower())
+                out.append({"name": name, "type": str(item.get("type") or "UNKNOWN")})
+    return out
+
+
+def create_app() -> Starlette:
+    url, model = env("OLLAMA_URL"), env("OLLAMA_MODEL")
+    llm, graph = Ollama(url, "OLLAMA_URL"), Neo4jHTTP()
+
+    @json_errors
+    async def extract(request: Request) -> Response:
+        data = await read_json(request)
+        text = str(data.get("text", "")).strip()
+        if not text:
+            raise ServiceError(400, "empty text: send {\"text\": \"...\", \"document_id\": \"...\"}")
+        doc_id = str(data.get("document_id") or "adhoc")
+        entities = parse_entities(await llm.generate(model, PROMPT.format(text=text), fmt="json"))
+        if entities:
+            await graph.run((MERGE, {"document_id": doc_id, "entities": entities}))
+        return JSONResponse({"document_id": doc_id, "entities": entities, "model": model}, status_code=201)
+
+    @json_errors
+    async def listing(request: Request) -> Response:
+        doc_id = request.query_params.get("document_id")
+        (rows,) = await graph.run((LIST_DOC, {"document_id": doc_id}) if doc_id else (LIST_ALL, {}))
+        return JSONResponse({"document_id": doc_id, "entities": rows})
+
+    health = health_handler("ner-graph-service", {"OLLAMA_URL": url, "NEO4J_URL": graph.url},
+                            {"OLLAMA_MODEL": model}, {"neo4j": graph.ping})
+    return Starlette(routes=[Route("/health", health), Route("/extract", extract, methods=["POST"]),
+                             Route("/entities", listing)])
+
+
+if __name__ == "__main__":
+    serve(create_app(), 8108)

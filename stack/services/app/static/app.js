@@ -1,0 +1,40 @@
+// Document AI Workbench: service health, document upload, questions. Same-origin calls only.
+async function loadHealth() {
+  const body = document.querySelector("#health-table tbody");
+  const res = await fetch("/api/services");
+  const data = await res.json();
+  body.innerHTML = "";
+  for (const row of data.services) {
+    const tr = document.createElement("tr");
+    const cls = row.status === "ok" ? "ok" : "bad";
+    tr.innerHTML = `<td>${row.service}</td><td class="${cls}">${row.status}</td>`;
+    body.appendChild(tr);
+  }
+  document.querySelector("#app").dataset.ready = "true";
+}
+
+async function show(target, response) {
+  const text = await response.text();
+  try { target.textContent = JSON.stringify(JSON.parse(text), null, 2); } catch (e) { target.textContent = text; }
+}
+
+document.querySelector("#upload-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const out = document.querySelector("#upload-result");
+  out.textContent = "Processing...";
+  await show(out, await fetch("/api/doc/documents", { method: "POST", body: new FormData(ev.target) }));
+});
+
+document.querySelector("#ask-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const out = document.querySelector("#ask-result");
+  const question = new FormData(ev.target).get("question");
+  out.textContent = "Thinking...";
+  await show(out, await fetch("/api/rag/ask", {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ question }) }));
+});
+
+loadHealth().catch((err) => {
+  document.querySelector("#health-table tbody").innerHTML = `<tr><td colspan="2" class="bad">${err}</td></tr>`;
+  document.querySelector("#app").dataset.ready = "true";
+});
