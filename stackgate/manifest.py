@@ -1,0 +1,159 @@
+"""The manifest (stack/manifest.yaml): what the stack must be. Loaded, validated, typed."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ManifestError
+
+DEFAULT_PATH = Path(__file__).resolve().parent.parent / "stack" / "manifest.yaml"
+KINDS = ("ollama", "app", "frontend", "store")
+
+
+@dataclass(frozen=True)
+class OllamaSpec:
+    """One Ollama: where it answers, its job, the models it must and must not hold."""
+
+    name: str
+    port: int
+    internal_url: str
+    job: str
+    volume: str
+    models: tuple[str, ...]
+    must_not_hold: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """One compose service and what the suite expects of it."""
+
+    name: str
+    kind: str
+    port: int | None = None
+    health: str = "/health"
+    routes: dict[str, str] = field(default_factory=dict)   # URL variable -> Ollama service
+    models: dict[str, str] = field(default_factory=dict)   # model variable -> URL variable
+    title: str | None = None
+    volume: str | None = None
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """The whole manifest."""
+
+    path: Path
+    project_dir: Path
+    layouts: dict[str, tuple[str, ...]]
+    profiles: dict[str, dict[str, tuple[str, ...]]]
+    startup_timeout_s: float
+    network: str
+    host: str
+    ollamas: dict[str, OllamaSpec]
+    services: dict[str, ServiceSpec]
+    rollback_ollama: str
+    rollback_models: tuple[str, ...]
+    roundtrips: dict[str, dict[str, Any]]
+    error_pattern: re.Pattern[str]
+    allow: tuple[re.Pattern[str], ...]
+    timeline_s: dict[str, float]
+
+    def compose_files(self, layout: str, profiles: list[str]) -> list[Path]:
+        """The compose files of a layout ('separated' or 'simple') with the profiles' overrides."""
+        files = list(self.layouts[layout])
+        for profile in profiles:
+            files += self.profiles.get(profile, {}).get(layout, ())
+        return [self.project_dir / f for f in files]
+
+    def url(self, service: str) -> str:
+        """The host URL of a service's published port."""
+        port = self.ollamas[service].port if service in self.ollamas else self.services[service].port
+        if port is None:
+            raise ManifestError(f"manifest: service {service} publishes no port")
+        return f"http://{self.host}:{port}"
+
+    def apps(self) -> list[ServiceSpec]:
+        """Services that call an Ollama (they have routes)."""
+        return [s for s in self.services.values() if s.routes]
+
+    def is_error_line(self, line: str) -> bool:
+        """True when a log line matches the error pattern and no allowlist entry."""
+        return bool(self.error_pattern.search(line)) and not any(a.search(line) for a in self.allow)
+
+
+def _need(data: dict, key: str, where: str) -> Any:
+    if not isinstance(data, dict) or key not in data:
+        raise ManifestError(f"manifest: {where} needs '{key}'")
+    return data[key]
+
+
+def _regex(text: str, where: str) -> re.Pattern[str]:
+    try:
+        return re.compile(text)
+    except re.error as exc:
+        raise ManifestError(f"manifest: {where} is not a valid regex: {exc}") from exc
+
+
+def load(path: str | Path | None = None) -> Manifest:
+    """Read and validate a manifest; ManifestError (one line) for anything missing or inconsistent."""
+    path = Path(path or DEFAULT_PATH).resolve()
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ManifestError(f"manifest: {path} does not exist") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}" if mark else ""
+        raise ManifestError(f"manifest: {path} is not valid YAML{at}: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(raw, dict):
+        raise ManifestError(f"manifest: {path} must be a mapping")
+    compose = _need(raw, "compose", "the manifest")
+    ollamas = {}
+    for name, o in (_need(raw, "ollamas", "the manifest") or {}).items():
+        where = f"ollamas.{name}"
+        ollamas[name] = OllamaSpec(name, int(_need(o, "port", where)), str(_need(o, "internal_url", where)),
+                                   str(_need(o, "job", where)), str(_need(o, "volume", where)),
+                                   tuple(_need(o, "models", where)), tuple(o.get("must_not_hold", ())))
+    services = {}
+    for name, s in (_need(raw, "services", "the manifest") or {}).items():
+        kind = _need(s, "kind", f"services.{name}")
+        if kind not in KINDS:
+            raise ManifestError(f"manifest: services.{name}.kind is {kind!r}; expected one of {', '.join(KINDS)}")
+        services[name] = ServiceSpec(name, kind, s.get("port"), s.get("health", "/health"),
+                                     dict(s.get("routes") or {}), dict(s.get("models") or {}),
+                                     s.get("title"), s.get("volume"))
+    for svc in services.values():
+        for var, target in svc.routes.items():
+            if target not in ollamas:
+                raise ManifestError(f"manifest: services.{svc.name}.routes.{var} names {target!r}, "
+                                    f"which is not an Ollama ({', '.join(ollamas)})")
+        for var, url_var in svc.models.items():
+            if url_var not in svc.routes:
+                raise ManifestError(f"manifest: services.{svc.name}.models.{var} names {url_var!r}, "
+                                    f"which is not one of its routes")
+    missing = [o for o in ollamas if o not in services]
+    if missing:
+        raise ManifestError(f"manifest: Ollama(s) {', '.join(missing)} are not listed under services")
+    rollback = _need(raw, "rollback", "the manifest")
+    logs = raw.get("logs") or {}
+    return Manifest(
+        path=path,
+        project_dir=(path.parent / compose.get("project_dir", ".")).resolve(),
+        layouts={k: tuple(_need(compose, k, "compose")) for k in ("separated", "simple")},
+        profiles={p: {k: tuple(v) for k, v in (d or {}).items()} for p, d in (compose.get("profiles") or {}).items()},
+        startup_timeout_s=float(compose.get("startup_timeout_s", 600)),
+        network=str(compose.get("network", "rma-network")),
+        host=str(compose.get("host", "localhost")),
+        ollamas=ollamas,
+        services=services,
+        rollback_ollama=str(_need(rollback, "ollama", "rollback")),
+        rollback_models=tuple(_need(rollback, "models", "rollback")),
+        roundtrips=dict(raw.get("roundtrips") or {}),
+        error_pattern=_regex(logs.get("error_pattern", r"(?i)\berror\b"), "logs.error_pattern"),
+        allow=tuple(_regex(a, "logs.allow") for a in logs.get("allow") or []),
+        timeline_s={k: float(v) for k, v in (raw.get("timeline_s") or {}).items()},
+    )

@@ -1,0 +1,246 @@
+"""The stack driver: a compose project started with testcontainers, watched, inspected, torn down.
+
+`StackCompose` adds what testcontainers' DockerCompose lacks (a project name, a bounded wait, no
+unbounded subprocess); `Stack` is the handle the suite uses; `running_stack` is the context
+manager the session fixture wraps.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import cached_property
+from pathlib import Path
+
+import docker
+from testcontainers.compose import DockerCompose
+
+from . import engine, sweep
+from .errors import EngineError, StackStartError
+from .manifest import Manifest
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class StackCompose(DockerCompose):
+    """testcontainers' DockerCompose with a project name, `--wait-timeout` and command timeouts."""
+
+    project_name: str = "rma"
+    wait_timeout: float = 600
+    command_timeout: float = 900
+
+    @cached_property
+    def compose_command_property(self) -> list[str]:
+        return [*super().compose_command_property, "-p", self.project_name]
+
+    def start(self) -> None:
+        self._run_command([*self.compose_command_property, "up", "--wait", "--wait-timeout",
+                           str(int(self.wait_timeout)), "--no-color", "--quiet-pull"])
+
+    def _run_command(self, cmd, context=None):  # noqa: ANN001, ANN202 - same signature as the base
+        return subprocess.run(cmd, capture_output=True, check=True, cwd=context or str(self.context),
+                              timeout=self.command_timeout)
+
+
+def published_ports(manifest: Manifest) -> dict[int, str]:
+    """host port -> service, for every published port in the manifest."""
+    ports = {o.port: o.name for o in manifest.ollamas.values()}
+    ports.update({s.port: s.name for s in manifest.services.values() if s.port})
+    return ports
+
+
+def busy_ports(ports: dict[int, str], host: str = "127.0.0.1") -> list[str]:
+    """'PORT (service)' for each port that something already listens on."""
+    busy = []
+    for port, service in sorted(ports.items()):
+        with socket.socket() as s:
+            s.settimeout(0.2)
+            if s.connect_ex((host, port)) == 0:
+                busy.append(f"{port} ({service})")
+    return busy
+
+
+@dataclass
+class Stack:
+    """A running compose project: containers, IPs, logs, health, start-up timings."""
+
+    manifest: Manifest
+    layout: str
+    project: str
+    files: list[Path]
+    compose: StackCompose | None = None
+    started_at: float = field(default_factory=time.time)
+    ready_at: float | None = None
+    healthy_after_s: dict[str, float] = field(default_factory=dict)
+    reused: bool = False
+
+    @cached_property
+    def client(self) -> docker.DockerClient:
+        return docker.from_env(timeout=60)
+
+    def containers(self) -> dict[str, docker.models.containers.Container]:
+        """compose service -> its container (all states)."""
+        found = self.client.containers.list(all=True, filters={"label": f"com.docker.compose.project={self.project}"})
+        return {c.labels.get("com.docker.compose.service", c.name): c for c in found}
+
+    def states(self) -> dict[str, str]:
+        """service -> 'healthy', 'unhealthy', 'starting', 'running' (no healthcheck) or the container status."""
+        out = {}
+        for name, c in self.containers().items():
+            state = c.attrs.get("State", {})
+            health = (state.get("Health") or {}).get("Status")
+            out[name] = health if state.get("Status") == "running" and health else state.get("Status", "?")
+        return out
+
+    def ip_map(self) -> dict[str, str]:
+        """container IP on the stack network -> compose service."""
+        out = {}
+        for name, c in self.containers().items():
+            for net, cfg in (c.attrs.get("NetworkSettings", {}).get("Networks") or {}).items():
+                if net.endswith(self.manifest.network) and cfg.get("IPAddress"):
+                    out[cfg["IPAddress"]] = name
+        return out
+
+    def env(self, service: str) -> dict[str, str]:
+        """The environment a service's container runs with."""
+        c = self.containers()[service]
+        return dict(e.split("=", 1) for e in c.attrs["Config"]["Env"] if "=" in e)
+
+    def logs(self, service: str, since: float | None = None, tail: int | str = "all") -> list[str]:
+        """Lines a service's container printed (stdout and stderr), optionally since an epoch time."""
+        c = self.containers().get(service)
+        if c is None:
+            return [f"(no container for {service})"]
+        kwargs = {"tail": tail}
+        if since is not None:
+            kwargs["since"] = datetime.fromtimestamp(since, timezone.utc)
+        return c.logs(**kwargs).decode(errors="replace").splitlines()
+
+    def image_ids(self) -> dict[str, str]:
+        """service -> 'image ref (short id)'."""
+        return {name: f"{c.attrs['Config']['Image']} ({c.attrs['Image'].split(':')[-1][:12]})"
+                for name, c in sorted(self.containers().items())}
+
+    def url(self, service: str) -> str:
+        return self.manifest.url(service)
+
+
+class Watcher(threading.Thread):
+    """Polls container health every second: records time-to-healthy, prints who is still starting."""
+
+    def __init__(self, stack: Stack, log: Log, every_s: float = 5.0) -> None:
+        super().__init__(daemon=True)
+        self.stack, self.log, self.every_s = stack, log, every_s
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        last_print = time.monotonic()
+        while not self.done.wait(1.0):
+            try:
+                states = self.stack.states()
+            except Exception:  # noqa: BLE001 - the engine may be busy; try again next second
+                continue
+            now = time.time()
+            for name, st in states.items():
+                if st in ("healthy", "running") and name not in self.stack.healthy_after_s:
+                    self.stack.healthy_after_s[name] = round(now - self.stack.started_at, 1)
+            if time.monotonic() - last_print >= self.every_s:
+                last_print = time.monotonic()
+                waiting = sorted(f"{n} ({s})" for n, s in states.items() if s not in ("healthy",))
+                elapsed = now - self.stack.started_at
+                self.log(f"stack: {elapsed:.0f}s, waiting for {len(waiting)}: {', '.join(waiting)}" if waiting
+                         else f"stack: {elapsed:.0f}s, all healthy")
+
+
+def failure_summary(stack: Stack, exc: BaseException, tail: int = 15) -> str:
+    """Why `up` failed: unhealthy/exited services and the last lines of their logs."""
+    try:
+        states = stack.states()
+    except Exception:  # noqa: BLE001
+        states = {}
+    bad = {n: s for n, s in states.items() if s not in ("healthy", "running")}
+    err = getattr(exc, "stderr", b"") or b""
+    err_text = err.decode(errors="replace") if isinstance(err, bytes) else str(err)
+    lines = [ln for ln in err_text.splitlines() if ln.strip()][-3:]
+    parts = [f"stack {stack.project} did not come up healthy: {'; '.join(lines) or type(exc).__name__}"]
+    for name, st in sorted(bad.items()):
+        parts.append(f"--- {name}: {st}; last log lines:")
+        parts += ["    " + ln for ln in stack.logs(name, tail=tail)]
+    return "\n".join(parts)
+
+
+def preflight(manifest: Manifest, files: list[Path]) -> None:
+    """Fail fast, in one line, on what would make `up` fail: no engine, missing file, busy port."""
+    if not engine.docker_info():
+        raise EngineError("no Docker engine answers `docker info`: run `make setup` (or start Docker)")
+    for f in files:
+        if not f.is_file():
+            raise StackStartError(f"compose file {f} does not exist")
+    busy = busy_ports(published_ports(manifest))
+    if busy:
+        raise StackStartError(f"port(s) already in use on this host: {', '.join(busy)}; stop what holds them "
+                              "or test that stack with --stack-reuse")
+
+
+def validate_compose(files: list[Path], project_dir: Path) -> None:
+    """`docker compose config -q` over the files; a one-line error for a malformed file."""
+    argv = ["docker", "compose", "--project-directory", str(project_dir)]
+    for f in files:
+        argv += ["-f", str(f)]
+    res = subprocess.run([*argv, "config", "-q"], capture_output=True, text=True, timeout=60)
+    if res.returncode != 0:
+        msg = " ".join((res.stderr or res.stdout).split())
+        raise StackStartError(f"compose files are not valid: {msg[:400]}")
+
+
+@contextlib.contextmanager
+def running_stack(manifest: Manifest, profiles: list[str], layout: str = "separated", reuse: bool = False,
+                  keep: bool = False, project: str | None = None, log: Log = print) -> Iterator[Stack]:
+    """Start (or adopt, with reuse) the stack; yield it healthy; always tear it down unless keep/reuse."""
+    files = manifest.compose_files(layout, profiles)
+    if reuse:
+        stack = Stack(manifest, layout, project or "rma", files, reused=True)
+        stack.ready_at = time.time()
+        log(f"stack: reusing the running project {stack.project}; starting and stopping nothing")
+        yield stack
+        return
+    swept = sweep.sweep(only_orphans=True, log=log)
+    if swept:
+        log(f"stack: swept leftovers of {len(swept)} aborted run(s)")
+    validate_compose(files, manifest.project_dir)
+    preflight(manifest, files)
+    name = project or sweep.new_project_name()
+    compose = StackCompose(context=str(manifest.project_dir), compose_file_name=[str(f) for f in files],
+                           project_name=name, wait_timeout=manifest.startup_timeout_s,
+                           command_timeout=manifest.startup_timeout_s + 60)
+    stack = Stack(manifest, layout, name, files, compose)
+    watcher = Watcher(stack, log)
+    log(f"stack: starting {layout} ({'+'.join(profiles) or 'base'}) as project {name}")
+    try:
+        watcher.start()
+        try:
+            compose.start()
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+            raise StackStartError(failure_summary(stack, exc)) from None
+        stack.ready_at = time.time()
+        for n in stack.containers():
+            stack.healthy_after_s.setdefault(n, round(stack.ready_at - stack.started_at, 1))
+        log(f"stack: all services healthy after {stack.ready_at - stack.started_at:.1f}s")
+        yield stack
+    finally:
+        watcher.done.set()
+        if keep:
+            log(f"stack: left running as project {name} (--keep-stack); `make clean` removes it")
+        else:
+            try:
+                compose.stop(down=True)
+            except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+                sweep.remove([r for r in sweep.list_resources() if r.project == name])
+            log(f"stack: project {name} removed (containers, networks, volumes)")
