@@ -1,8 +1,30 @@
-"""The stackgate pytest plugin: command-line options (fixtures and report join as they land)."""
+"""The stackgate pytest plugin: options, the session stack fixture, clients, and the report layer.
+
+Fixtures are small and overridable (pytest-docker style): override `stack_profiles` to change the
+compose profiles, `manifest` to load another manifest, `stack` to bring your own stack handle.
+"""
 
 from __future__ import annotations
 
+import html
+import json
+import secrets
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
 import pytest
+
+from . import engine
+from . import manifest as manifest_mod
+from .errors import ManifestError, StackgateError
+from .metrics import Result, aggregate
+from .stack import Stack, running_stack
+
+REPORTS = Path(__file__).resolve().parent.parent / "reports"
+STACK_KEY = pytest.StashKey[dict]()
+RESULTS_KEY = pytest.StashKey[dict]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -11,5 +33,228 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="compose profile to start (default: airgap, no registry)")
     group.addoption("--stack-reuse", action="store_true",
                     help="test an already-running stack at the manifest's URLs; start and stop nothing")
+    group.addoption("--stack-project", default=None,
+                    help="compose project name (with --stack-reuse: the running project; default rma)")
     group.addoption("--keep-stack", action="store_true", help="leave the stack up after the session")
     group.addoption("--manifest", default=None, help="path to the manifest (default: stack/manifest.yaml)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "metric(id): the success metric this test proves (see stackgate.metrics)")
+    config.addinivalue_line("markers", "services(*names): services whose logs explain a failure of this test")
+    config.addinivalue_line("markers", "after_all: run after every other test (e.g. the log scan)")
+    try:
+        config.stash[STACK_KEY] = {"manifest": manifest_mod.load(config.getoption("--manifest"))}
+    except ManifestError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[RESULTS_KEY] = {}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrize from the manifest: ollama_spec, app_spec (routes), service_spec (all 13), web_spec (ports)."""
+    m = metafunc.config.stash[STACK_KEY]["manifest"]
+    sets = {"ollama_spec": list(m.ollamas.values()), "app_spec": m.apps(),
+            "service_spec": list(m.services.values()),
+            "web_spec": [s for s in m.services.values() if s.port and s.kind != "ollama"]}
+    for name, values in sets.items():
+        if name in metafunc.fixturenames:
+            metafunc.parametrize(name, values, ids=[v.name for v in values])
+
+
+def ollama_backends(manifest: manifest_mod.Manifest) -> dict[str, str]:
+    """Each Ollama's backend from /api/version: 'stand-in (…)' or 'Ollama …' — never confused."""
+    out = {}
+    for name in manifest.ollamas:
+        try:
+            version = httpx.get(manifest.url(name) + "/api/version", timeout=5).json()["version"]
+        except (httpx.HTTPError, ValueError, KeyError) as exc:
+            out[name] = f"unknown ({type(exc).__name__})"
+            continue
+        out[name] = f"STAND-IN (not Ollama), version {version}" if "standin" in version else f"Ollama {version}"
+    return out
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.get_closest_marker("after_all") is not None)
+
+
+# --- fixtures -----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def manifest(pytestconfig: pytest.Config) -> manifest_mod.Manifest:
+    """The loaded manifest. Override to test against another one."""
+    return pytestconfig.stash[STACK_KEY]["manifest"]
+
+
+@pytest.fixture(scope="session")
+def gpu() -> bool:
+    """True when the engine reports an nvidia runtime or CDI GPU devices."""
+    return engine.gpu_available(engine.docker_info())
+
+
+@pytest.fixture(scope="session")
+def stack_profiles(pytestconfig: pytest.Config, gpu: bool) -> list[str]:
+    """Compose profiles to apply: the chosen one, plus gpu when the engine has GPUs."""
+    return [pytestconfig.getoption("--stack-profile"), *(["gpu"] if gpu else [])]
+
+
+@pytest.fixture(scope="session")
+def stack_start(pytestconfig: pytest.Config, manifest, stack_profiles) -> Iterator[dict]:
+    """Start the stack once per session: {'stack': Stack} or {'error': one-line reason}."""
+    tr = pytestconfig.pluginmanager.get_plugin("terminalreporter")
+
+    def log(msg: str) -> None:
+        if tr is not None:
+            tr.write_line(msg)
+
+    state: dict = {}
+    pytestconfig.stash[STACK_KEY]["start"] = state
+    started = time.time()
+    try:
+        with running_stack(manifest, stack_profiles, reuse=pytestconfig.getoption("--stack-reuse"),
+                           keep=pytestconfig.getoption("--keep-stack"),
+                           project=pytestconfig.getoption("--stack-project"), log=log) as stack:
+            state.update(stack=stack, seconds=time.time() - started, profiles=stack_profiles)
+            state.update(backends=ollama_backends(manifest), images=stack.image_ids())
+            yield state
+            state["logs"] = {n: stack.logs(n, tail=300) for n in stack.containers()} if state.get("failed") else {}
+    except StackgateError as exc:
+        state.update(error=str(exc), seconds=time.time() - started)
+        yield state
+
+
+@pytest.fixture(scope="session")
+def stack(stack_start: dict) -> Stack:
+    """The running, healthy stack; tests that need it skip when it did not start (one test fails for that)."""
+    if "error" in stack_start:
+        pytest.skip("the stack did not start (see test_the_stack_comes_up_healthy)")
+    return stack_start["stack"]
+
+
+@pytest.fixture(scope="session")
+def http() -> Iterator[httpx.Client]:
+    """An httpx client with bounded timeouts."""
+    with httpx.Client(timeout=httpx.Timeout(120, connect=5)) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def run_facts() -> dict[str, str]:
+    """Facts unique to this run (so an answer can't come from an earlier run's data)."""
+    letters = "ABCDEFGHJKMNPRSTUVWXY"  # no O/0, I/1/L, Z/2: OCR must read it back exactly
+    return {"number": str(4000 + secrets.randbelow(5000)),
+            "vendor": "ACME" + "".join(secrets.choice(letters) for _ in range(3))}
+
+
+# --- report -------------------------------------------------------------------------------------
+
+def _involved_services(item: pytest.Item, manifest: manifest_mod.Manifest) -> list[str]:
+    names: list[str] = []
+    for mark in item.iter_markers("services"):
+        names += list(mark.args)
+    callspec = getattr(item, "callspec", None)
+    for value in (callspec.params.values() if callspec else []):
+        name = getattr(value, "name", value)
+        if isinstance(name, str) and name in manifest.services:
+            names.append(name)
+    return list(dict.fromkeys(names))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    metric = item.get_closest_marker("metric")
+    if metric and (report.when == "call" or (report.when == "setup" and report.outcome != "passed")):
+        reason = ""
+        if report.skipped and isinstance(report.longrepr, tuple):
+            reason = report.longrepr[2].removeprefix("Skipped: ")
+        elif report.failed:
+            reason = str(getattr(report.longrepr, "reprcrash", None) and report.longrepr.reprcrash.message or "")
+        item.config.stash[RESULTS_KEY].setdefault(metric.args[0], []).append(
+            Result(item.nodeid, report.outcome, reason.splitlines()[0] if reason else ""))
+    if report.failed and report.when == "call":
+        state = item.config.stash[STACK_KEY].get("start") or {}
+        stack: Stack | None = state.get("stack")
+        if stack is not None:
+            state["failed"] = True
+            names = _involved_services(item, stack.manifest)
+            try:
+                from pytest_html import extras
+            except ImportError:  # pragma: no cover - pytest-html is a dependency
+                return
+            attached = getattr(report, "extras", [])
+            for name in names:
+                try:
+                    text = "\n".join(stack.logs(name, tail=200))
+                except Exception as exc:  # noqa: BLE001 - logs are evidence, not a second failure
+                    text = f"(could not read logs: {exc})"
+                attached.append(extras.text(text, name=f"logs: {name}"))
+            report.extras = attached
+
+
+def _metrics_html(config: pytest.Config) -> str:
+    rows = []
+    colours = {"PASS": "#16794c", "FAIL": "#b42318", "UNKNOWN": "#8a6d00", "SKIPPED": "#555"}
+    for m in aggregate(config.stash[RESULTS_KEY]):
+        colour = colours.get(m.status.split(" ")[0], "#333")
+        tests = "".join(f"<li>{html.escape(r.nodeid)}: {r.outcome}</li>" for r in m.results)
+        detail = f"<details><summary>{len(m.results)} test(s)</summary><ul>{tests}</ul></details>" if tests else "no test ran"
+        rows.append(f"<tr><td>{html.escape(m.title)}</td><td style='color:{colour};font-weight:bold'>{m.status}</td>"
+                    f"<td>{detail}</td><td>{html.escape(m.reason)}</td></tr>")
+    return ("<h2>Success metrics</h2><table class='stackgate-metrics' border='1' cellpadding='4' "
+            "style='border-collapse:collapse'><tr><th>Metric</th><th>Status</th><th>Evidence</th><th>Reason</th></tr>"
+            + "".join(rows) + "</table>")
+
+
+def _environment(config: pytest.Config) -> dict[str, str]:
+    state = config.stash[STACK_KEY].get("start") or {}
+    stack: Stack | None = state.get("stack")
+    env = {"Stack profiles": "+".join(state.get("profiles", [])) or "(stack not started)"}
+    if "error" in state:
+        env["Stack start error"] = state["error"].splitlines()[0]
+    if stack is None:
+        return env
+    env["Compose project"] = stack.project + (" (reused)" if stack.reused else "")
+    env["Stack healthy after"] = f"{(stack.ready_at or time.time()) - stack.started_at:.1f} s"
+    for name in stack.manifest.ollamas:
+        env[f"{name} backend"] = state.get("backends", {}).get(name, "not read")
+    env["GPU"] = "yes" if "gpu" in state.get("profiles", []) else "no (no nvidia runtime or CDI devices)"
+    return env
+
+
+def _timeline_html(config: pytest.Config) -> str:
+    state = config.stash[STACK_KEY].get("start") or {}
+    stack: Stack | None = state.get("stack")
+    if stack is None:
+        return ""
+    images = state.get("images", {})
+    rows = "".join(
+        f"<tr><td>{html.escape(n)}</td><td>{stack.healthy_after_s.get(n, '-')}</td>"
+        f"<td>{stack.manifest.timeline_s.get(n, '-')}</td><td>{html.escape(images.get(n, ''))}</td></tr>"
+        for n in stack.manifest.services)
+    return ("<h2>Start-up timeline</h2><table border='1' cellpadding='4' style='border-collapse:collapse'>"
+            "<tr><th>Service</th><th>Healthy after (s)</th><th>Documented (s)</th><th>Image</th></tr>"
+            + rows + "</table>")
+
+
+def pytest_html_results_summary(prefix: list, summary: list, postfix: list, session: pytest.Session) -> None:
+    config = session.config
+    prefix.append(_metrics_html(config))
+    env = _environment(config)
+    prefix.append("<h2>Stack</h2><table border='1' cellpadding='4' style='border-collapse:collapse'>" + "".join(
+        f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in env.items()) + "</table>")
+    prefix.append(_timeline_html(config))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:  # noqa: ANN001
+    statuses = aggregate(config.stash[RESULTS_KEY])
+    if not any(m.results for m in statuses):
+        return
+    terminalreporter.section("success metrics")
+    for m in statuses:
+        terminalreporter.write_line(f"{m.status:<20} {m.title}" + (f"  ({m.reason})" if m.reason else ""))
+    REPORTS.mkdir(exist_ok=True)
+    (REPORTS / "metrics.json").write_text(json.dumps(
+        [{"metric": m.metric, "title": m.title, "status": m.status,
+          "tests": [r.__dict__ for r in m.results]} for m in statuses], indent=2))

@@ -1,0 +1,66 @@
+"""Compose files as data: `docker compose config --format json` (merged, interpolated), and what they say."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from urllib.parse import urlparse
+
+from .errors import ComposeFileError
+from .ollama import normalise
+
+
+def load_config(files: list[Path], project_dir: Path) -> dict:
+    """The merged compose model of files; ComposeFileError (one line) when compose rejects them."""
+    argv = ["docker", "compose", "--project-directory", str(project_dir)]
+    for f in files:
+        argv += ["-f", str(f)]
+    try:
+        res = subprocess.run([*argv, "config", "--format", "json"], capture_output=True, text=True, timeout=60)
+    except FileNotFoundError:
+        raise ComposeFileError("docker CLI not found: run `make setup`") from None
+    if res.returncode != 0:
+        raise ComposeFileError(f"compose rejected {', '.join(f.name for f in files)}: "
+                               f"{' '.join((res.stderr or res.stdout).split())[:300]}")
+    return json.loads(res.stdout)
+
+
+def environment(config: dict, service: str) -> dict[str, str]:
+    """A service's environment (values as strings; unset ones as '')."""
+    env = config["services"][service].get("environment") or {}
+    return {k: "" if v is None else str(v) for k, v in env.items()}
+
+
+def ollama_reached(url: str, config: dict, ollamas: list[str]) -> tuple[str | None, str]:
+    """(the Ollama service a URL reaches inside the network, or None; why) — host and port both checked."""
+    parsed = urlparse(url)
+    host, port = parsed.hostname, parsed.port or 80
+    if host not in ollamas:
+        return None, f"{url} names no Ollama service (host {host!r})"
+    if port != 11434:
+        return None, f"{url} uses port {port}; inside the network every Ollama listens on 11434"
+    return host, ""
+
+
+def models_pulled(config: dict, ollama: str) -> set[str]:
+    """The models an Ollama service pulls at start ($MODELS), normalised."""
+    return {normalise(m) for m in environment(config, ollama).get("MODELS", "").split()}
+
+
+def named_volumes(config: dict, service: str) -> dict[str, str]:
+    """target path -> named volume (key in the file, not the project-prefixed name) of a service."""
+    out = {}
+    for v in config["services"][service].get("volumes") or []:
+        if v.get("type") == "volume" and v.get("source"):
+            out[v["target"]] = v["source"]
+    return out
+
+
+def published(config: dict, service: str) -> dict[int, int]:
+    """host port -> container port of a service."""
+    out = {}
+    for p in config["services"][service].get("ports") or []:
+        if p.get("published"):
+            out[int(p["published"])] = int(p["target"])
+    return out

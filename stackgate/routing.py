@@ -1,0 +1,113 @@
+"""Dynamic routing: trigger each service, then read which Ollama served it (by client IP in `[GIN]` lines).
+
+Works unchanged against real Ollama: it only needs Ollama's access log and the compose network.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import httpx
+
+from .accesslog import Access, parse
+from .documents import render_png
+from .engine import wait_until
+from .stack import Stack
+
+PROBE_TEXT = "ROUTING PROBE 1234"
+
+
+Trigger = Callable[[httpx.Client, Stack], httpx.Response]
+
+
+def _png_upload(service: str, path: str) -> Trigger:
+    def go(http: httpx.Client, stack: Stack) -> httpx.Response:
+        return http.post(stack.url(service) + path, files={"file": ("probe.png", render_png([PROBE_TEXT]), "image/png")})
+    return go
+
+
+def _ask_with_context(http: httpx.Client, stack: Stack) -> httpx.Response:
+    """rag-service calls its LLM only with context: ingest a probe sentence first (via client-rag)."""
+    http.post(stack.url("client-rag-service") + "/ingest", json={"id": "routing-probe", "text": "The routing probe is 1234."})
+    return http.post(stack.url("rag-service") + "/ask", json={"question": "What is the routing probe?"})
+
+
+# service -> a request that makes it call every Ollama it is routed to
+TRIGGERS: dict[str, Trigger] = {
+    "notes-service": lambda http, st: http.post(st.url("notes-service") + "/notes", json={"text": "Routing probe."}),
+    "doc-processor": _png_upload("doc-processor", "/documents"),
+    "rag-service": _ask_with_context,
+    "ocr-service": _png_upload("ocr-service", "/ocr"),
+    "client-rag-service": lambda http, st: http.post(st.url("client-rag-service") + "/search",
+                                                     json={"query": "routing probe"}),
+    "ner-graph-service": lambda http, st: http.post(st.url("ner-graph-service") + "/extract",
+                                                    json={"text": "Routing probe for ACME."}),
+}
+
+
+@dataclass
+class Observation:
+    """What one trigger caused: its HTTP status, and the requests each Ollama saw from the service's IP."""
+
+    service: str
+    ip: str | None
+    status: int | str
+    seen: dict[str, list[Access]] = field(default_factory=dict)
+
+    def ollamas_reached(self) -> set[str]:
+        return {name for name, accesses in self.seen.items() if accesses}
+
+
+def observe(stack: Stack, http: httpx.Client, services: list[str], ollamas: list[str],
+            settle_s: float = 5.0) -> dict[str, Observation]:
+    """Trigger services concurrently; return, per service, the Ollama requests from its IP since then."""
+    ips = {svc: ip for ip, svc in stack.ip_map().items()}
+    since = time.time() - 1.0
+
+    def fire(svc: str) -> tuple[str, int | str]:
+        trigger = TRIGGERS.get(svc)
+        if trigger is None:
+            return svc, "no trigger known for this service"
+        try:
+            return svc, trigger(http, stack).status_code
+        except httpx.HTTPError as exc:
+            return svc, f"{type(exc).__name__}: {exc}"
+
+    with ThreadPoolExecutor(max_workers=len(services) or 1) as pool:
+        statuses = dict(pool.map(fire, services))
+
+    def collect() -> dict[str, list[Access]]:
+        return {o: parse(stack.logs(o, since=since)) for o in ollamas}
+
+    accesses: dict[str, list[Access]] = {}
+
+    def every_service_seen() -> bool:
+        nonlocal accesses
+        accesses = collect()
+        reached = {a.client_ip for lst in accesses.values() for a in lst}
+        return all(ips.get(s) in reached for s in services if isinstance(statuses[s], int))
+
+    wait_until(every_service_seen, timeout=settle_s, pause=0.2)
+    return {svc: Observation(svc, ips.get(svc), statuses[svc],
+                             {o: [a for a in accesses.get(o, []) if a.client_ip == ips.get(svc)] for o in ollamas})
+            for svc in services}
+
+
+def verdict(obs: Observation, expected: dict[str, str]) -> list[str]:
+    """Findings for one service: each expected Ollama reached, no other Ollama reached."""
+    problems = []
+    if not isinstance(obs.status, int) or obs.status >= 400:
+        problems.append(f"routing: {obs.service}: expected its trigger to succeed; saw {obs.status}")
+    want = set(expected.values())
+    for var, ollama in expected.items():
+        if ollama not in obs.ollamas_reached():
+            problems.append(f"routing: {obs.service}: expected a request at {ollama} (via {var}); "
+                            f"saw none from {obs.ip}")
+    for ollama in sorted(obs.ollamas_reached() - want):
+        a = obs.seen[ollama][0]
+        problems.append(f"routing: {obs.service} sent {a.method} {a.path} to {ollama} (expected "
+                        f"{' or '.join(sorted(want))}); seen at {a.when:%H:%M:%S} from {a.client_ip}")
+    return problems

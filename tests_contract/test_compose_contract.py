@@ -1,0 +1,132 @@
+"""Static contract of the compose files against the manifest: routing, models, volumes, health gating."""
+
+import pytest
+
+from stackgate.composefile import environment, models_pulled, named_volumes, ollama_reached, published
+from stackgate.metrics import finding
+from stackgate.ollama import normalise
+
+pytestmark = pytest.mark.contract
+
+
+@pytest.mark.metric("routing")
+def test_url_variables_point_at_the_right_ollama(app_spec, separated, manifest):
+    """Each routing variable of a service names the Ollama the manifest routes it to, on port 11434."""
+    env = environment(separated, app_spec.name)
+    for var, want in app_spec.routes.items():
+        reached, why = ollama_reached(env.get(var, ""), separated, list(manifest.ollamas))
+        assert reached == want, finding("routing", app_spec.name, f"{var} -> {want}:11434",
+                                        f"{var}={env.get(var) or '(unset)'}" + (f" ({why})" if why else ""))
+
+
+@pytest.mark.metric("models")
+def test_every_model_a_service_names_is_held_by_the_ollama_it_reaches(app_spec, separated, manifest):
+    """A model variable's model is pulled by the Ollama its URL variable actually reaches."""
+    env = environment(separated, app_spec.name)
+    for model_var, url_var in app_spec.models.items():
+        model = env.get(model_var)
+        assert model, finding("models", app_spec.name, f"{model_var} set", "unset")
+        url = env.get(url_var, "")
+        reached, why = ollama_reached(url, separated, list(manifest.ollamas))
+        if reached is None:  # the seed's defect: a model variable without the URL that would serve it
+            others = [v for v in app_spec.routes if env.get(v)]
+            held_by = [o for o in manifest.ollamas if normalise(model) in models_pulled(separated, o)]
+            pytest.fail(finding("models", app_spec.name, f"{model_var}={model} served via {url_var}",
+                                f"{url_var} {'unset' if not url else why}; it would go to "
+                                f"{', '.join(others) or 'nothing'}, while only {held_by or 'no Ollama'} holds {model}"),
+                        pytrace=False)
+        held = models_pulled(separated, reached)
+        assert normalise(model) in held, finding("models", app_spec.name, f"{model_var}={model} held by {reached}",
+                                                 f"{reached} pulls {sorted(held)}")
+
+
+@pytest.mark.metric("models")
+def test_each_ollama_pulls_exactly_its_jobs_models(ollama_spec, separated):
+    """An Ollama pulls every model of its job and none of the other job's."""
+    pulled = models_pulled(separated, ollama_spec.name)
+    missing = {normalise(m) for m in ollama_spec.models} - pulled
+    wrong = {normalise(m) for m in ollama_spec.must_not_hold} & pulled
+    assert not missing and not wrong, finding("models", ollama_spec.name, f"MODELS = {list(ollama_spec.models)}",
+                                              f"missing {sorted(missing)}, extra {sorted(wrong)}")
+
+
+@pytest.mark.metric("compose-contract")
+def test_each_ollama_has_its_own_model_volume(separated, manifest):
+    """The Ollamas keep models in separate named volumes (a shared store lists and prunes each other's)."""
+    volumes = {o: named_volumes(separated, o).get("/root/.ollama") for o in manifest.ollamas}
+    for name, spec in manifest.ollamas.items():
+        assert volumes[name] == spec.volume, finding("compose-contract", name, f"volume {spec.volume}",
+                                                     str(volumes[name]))
+    assert len(set(volumes.values())) == len(volumes), finding(
+        "compose-contract", "ollamas", "one model volume each", f"shared: {volumes}")
+
+
+@pytest.mark.metric("compose-contract")
+def test_each_ollama_publishes_its_port_to_11434_inside(ollama_spec, separated):
+    """ollama answers on host 11434, ollama-vision on host 11435; both listen on 11434 inside."""
+    ports = published(separated, ollama_spec.name)
+    assert ports.get(ollama_spec.port) == 11434, finding("compose-contract", ollama_spec.name,
+                                                         f"{ollama_spec.port}->11434", str(ports))
+
+
+@pytest.mark.metric("compose-contract")
+@pytest.mark.parametrize("layout", ["separated", "simple"])
+def test_every_service_has_a_healthcheck(layout, compose_config, manifest):
+    """Every service defines a healthcheck (so `up --wait` and dependents wait for real readiness)."""
+    config = compose_config[layout]
+    missing = [n for n, s in config["services"].items()
+               if not (s.get("healthcheck") or {}).get("test") or (s.get("healthcheck") or {}).get("disable")]
+    assert not missing, finding("compose-contract", ", ".join(missing), "a healthcheck", "none")
+
+
+@pytest.mark.metric("compose-contract")
+@pytest.mark.parametrize("layout", ["separated", "simple"])
+def test_every_dependency_waits_for_healthy(layout, compose_config):
+    """Every depends_on entry uses condition: service_healthy."""
+    config = compose_config[layout]
+    loose = [f"{n}->{d} ({c.get('condition')})" for n, s in config["services"].items()
+             for d, c in (s.get("depends_on") or {}).items() if c.get("condition") != "service_healthy"]
+    assert not loose, finding("compose-contract", "depends_on", "service_healthy everywhere", ", ".join(loose))
+
+
+@pytest.mark.metric("compose-contract")
+def test_separated_layout_has_every_manifest_service(separated, manifest):
+    """The separated file defines exactly the manifest's services (13)."""
+    assert set(separated["services"]) == set(manifest.services), finding(
+        "compose-contract", "docker-compose-separated.yml", sorted(manifest.services), sorted(separated["services"]))
+
+
+@pytest.mark.metric("compose-contract")
+def test_simple_layout_keeps_the_data_volume_names(separated, simple, manifest):
+    """The rollback file mounts the same named data volumes, so rolling back keeps the data."""
+    for store in (s for s in manifest.services.values() if s.volume):
+        before, after = named_volumes(separated, store.name), named_volumes(simple, store.name)
+        assert before == after and store.volume in after.values(), finding(
+            "rollback", store.name, f"same data volume ({store.volume}) in both files", f"{before} vs {after}")
+
+
+@pytest.mark.metric("compose-contract")
+def test_simple_layout_routes_every_service_to_the_single_ollama(app_spec, simple, manifest):
+    """In the rollback file every routing variable points at the single Ollama."""
+    env = environment(simple, app_spec.name)
+    for var in app_spec.routes:
+        reached, why = ollama_reached(env.get(var, ""), simple, [manifest.rollback_ollama])
+        assert reached == manifest.rollback_ollama, finding("rollback", app_spec.name,
+                                                            f"{var} -> {manifest.rollback_ollama}", why or env.get(var))
+
+
+@pytest.mark.metric("compose-contract")
+def test_simple_layout_ollama_pulls_every_model(simple, manifest):
+    """The single Ollama of the rollback pulls all four models."""
+    pulled = models_pulled(simple, manifest.rollback_ollama)
+    missing = {normalise(m) for m in manifest.rollback_models} - pulled
+    assert not missing, finding("rollback", manifest.rollback_ollama, f"all of {list(manifest.rollback_models)}",
+                                f"missing {sorted(missing)}")
+
+
+@pytest.mark.metric("compose-contract")
+def test_simple_layout_publishes_the_same_ports(separated, simple, manifest):
+    """Every application port of the separated stack is published by the rollback too."""
+    for svc in (s for s in manifest.services.values() if s.port and s.kind != "ollama"):
+        assert published(simple, svc.name) == published(separated, svc.name), finding(
+            "rollback", svc.name, f"port {svc.port} in both files", f"{published(simple, svc.name)}")
