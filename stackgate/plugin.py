@@ -75,7 +75,9 @@ def ollama_backends(manifest: manifest_mod.Manifest) -> dict[str, str]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    items.sort(key=lambda item: item.get_closest_marker("after_all") is not None)
+    # the log scan after every other test; the rollback (which replaces the containers) last of all
+    items.sort(key=lambda item: (item.get_closest_marker("rollback") is not None,
+                                 item.get_closest_marker("after_all") is not None))
 
 
 # --- fixtures -----------------------------------------------------------------------------------
@@ -220,6 +222,10 @@ def _environment(config: pytest.Config) -> dict[str, str]:
     for name in stack.manifest.ollamas:
         env[f"{name} backend"] = state.get("backends", {}).get(name, "not read")
     env["GPU"] = "yes" if "gpu" in state.get("profiles", []) else "no (no nvidia runtime or CDI devices)"
+    rollback = config.stash[STACK_KEY].get("rollback")
+    if rollback is not None:
+        env["Rollback steps"] = "; ".join(f"{s.name}: {s.seconds:.1f} s{'' if s.ok else ' FAILED'}"
+                                          for s in rollback.steps)
     return env
 
 

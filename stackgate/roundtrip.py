@@ -42,3 +42,22 @@ def upload(http: httpx.Client, base: str, case: DocumentCase) -> httpx.Response:
 def ask(http: httpx.Client, base: str, question: str) -> httpx.Response:
     """POST a question to rag-service's /ask."""
     return http.post(base + "/ask", json={"question": question})
+
+
+def still_answerable(stack, http: httpx.Client, written: dict) -> tuple[bool, str]:
+    """(ok, detail): the document by id, its RAG answer, its entities, the note."""
+    case, doc, note = written["case"], written["doc"], written["note"]
+    got = http.get(f"{stack.url('doc-processor')}/documents/{doc['id']}")
+    if got.status_code != 200 or got.json()["text"] != doc["text"]:
+        return False, f"document {doc['id']}: {got.status_code} {got.text[:200]}"
+    answer = ask(http, stack.url("rag-service"), case.question)
+    if answer.status_code != 200 or case.fact not in answer.json().get("answer", ""):
+        return False, f"RAG answer to {case.question!r}: {answer.status_code} {answer.text[:200]}"
+    ents = http.get(f"{stack.url('ner-graph-service')}/entities", params={"document_id": doc["id"]})
+    if case.fact not in {e["name"] for e in ents.json().get("entities", [])}:
+        return False, f"entities of {doc['id']}: {ents.text[:200]}"
+    back = http.get(f"{stack.url('notes-service')}/notes/{note['id']}")
+    if back.status_code != 200:
+        return False, f"note {note['id']}: {back.status_code} {back.text[:200]}"
+    return True, ""
+

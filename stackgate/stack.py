@@ -240,7 +240,9 @@ def running_stack(manifest: Manifest, profiles: list[str], layout: str = "separa
             log(f"stack: left running as project {name} (--keep-stack); `make clean` removes it")
         else:
             try:
-                compose.stop(down=True)
+                (stack.compose or compose).stop(down=True)
             except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
-                sweep.remove([r for r in sweep.list_resources() if r.project == name])
+                pass
+            # whatever the files did not declare (e.g. the rollback layout's volume) goes too
+            sweep.remove([r for r in sweep.list_resources() if r.project == name])
             log(f"stack: project {name} removed (containers, networks, volumes)")

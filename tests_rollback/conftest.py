@@ -1,0 +1,52 @@
+"""Rollback fixtures: data written through the separated stack, then the move to the simple one and back."""
+
+import pytest
+
+from stackgate.errors import StackgateError
+from stackgate.plugin import STACK_KEY
+from stackgate.rollback import Rollback
+from stackgate.roundtrip import document_case, upload
+
+
+@pytest.fixture(scope="module")
+def written(stack, http, manifest, run_facts):
+    """Data written through the separated stack before the rollback: a document (with its embeddings and
+    entities) and a note."""
+    if stack.reused:
+        pytest.skip("--stack-reuse: the rollback would replace a stack this session does not own")
+    case = document_case(manifest, "png", str(int(run_facts["number"]) + 7), run_facts["vendor"] + "RB")
+    doc = upload(http, stack.url("doc-processor"), case)
+    note = http.post(stack.url("notes-service") + "/notes",
+                     json={"text": manifest.roundtrips["notes"]["text"].format(**run_facts)})
+    assert doc.status_code == 201 and note.status_code == 201, f"writing data before the rollback: {doc.text} {note.text}"
+    return {"case": case, "doc": doc.json(), "note": note.json()}
+
+
+@pytest.fixture(scope="module")
+def rollback(stack, written, stack_profiles, pytestconfig):
+    """The stack moved to the simple layout (separated `down` with volumes kept, simple `up`)."""
+    rb = Rollback(stack, stack_profiles)
+    pytestconfig.stash[STACK_KEY]["rollback"] = rb
+    try:
+        rb.switch("simple")
+    except StackgateError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    return rb
+
+
+@pytest.fixture(scope="module")
+def forward(rollback):
+    """The stack moved forward again to the separated layout."""
+    try:
+        rollback.switch("separated")
+    except StackgateError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    return rollback
+
+
+@pytest.fixture(scope="module")
+def simple_services(manifest, stack_profiles):
+    """The services the simple file defines."""
+    from stackgate.composefile import load_config
+
+    return set(load_config(manifest.compose_files("simple", stack_profiles), manifest.project_dir)["services"])

@@ -1,0 +1,66 @@
+"""The seed's rollback plan is clean: `down` separated (volumes kept), `up` simple, and forward again."""
+
+import pytest
+
+from stackgate.metrics import finding
+from stackgate.ollama import model_names, normalise
+from stackgate.roundtrip import ask, document_case, still_answerable, upload
+from stackgate.routing import observe, verdict
+
+pytestmark = [pytest.mark.rollback, pytest.mark.metric("rollback"), pytest.mark.slow]
+
+
+def test_every_service_is_healthy_on_the_simple_stack(rollback, stack, simple_services):
+    """After the rollback every service of the simple file runs healthy."""
+    states = stack.states()
+    bad = {n: s for n, s in states.items() if s != "healthy"}
+    assert not bad and set(states) == simple_services, finding(
+        "rollback", "simple stack", f"{sorted(simple_services)} healthy", f"{states}")
+
+
+def test_rollback_leaves_no_orphan_containers(rollback, stack, simple_services):
+    """No container of the separated layout (e.g. ollama-vision) survives the rollback."""
+    orphans = sorted(set(stack.containers()) - simple_services)
+    assert not orphans, finding("rollback", "simple stack", "no orphan containers", f"{orphans}")
+
+
+def test_the_single_ollama_holds_all_four_models(rollback, stack, http, manifest):
+    """The simple stack's one Ollama lists every model of both jobs."""
+    held = model_names(http, stack.url(manifest.rollback_ollama))
+    missing = [m for m in manifest.rollback_models if normalise(m) not in held]
+    assert not missing, finding("rollback", manifest.rollback_ollama, f"{list(manifest.rollback_models)}",
+                                f"missing {missing}")
+
+
+def test_every_service_reaches_the_single_ollama(rollback, stack, http, manifest):
+    """Dynamic routing on the simple stack: every service's requests arrive at the single Ollama."""
+    obs = observe(stack, http, [s.name for s in manifest.apps()], [manifest.rollback_ollama])
+    problems = [p for s in manifest.apps()
+                for p in verdict(obs[s.name], {v: manifest.rollback_ollama for v in s.routes})]
+    assert not problems, "\n".join(problems)
+
+
+def test_data_written_before_is_still_there_after_rollback(rollback, stack, http, written):
+    """The document (by id, via RAG, its entities) and the note written before survive the rollback."""
+    ok, detail = still_answerable(stack, http, written)
+    assert ok, finding("rollback", "simple stack", "data written before the rollback", detail)
+
+
+def test_a_new_document_round_trip_works_on_the_simple_stack(rollback, stack, http, manifest, run_facts):
+    """A document uploaded after the rollback is read, stored and answerable."""
+    case = document_case(manifest, "png", str(int(run_facts["number"]) + 9), run_facts["vendor"] + "NEW")
+    resp = upload(http, stack.url("doc-processor"), case)
+    assert resp.status_code == 201, finding("rollback", "doc-processor", "201", f"{resp.status_code} {resp.text[:200]}")
+    answer = ask(http, stack.url("rag-service"), case.question).json().get("answer", "")
+    assert case.fact in answer, finding("rollback", "rag-service", f"answer containing {case.fact}", answer[:200])
+
+
+def test_forward_again_the_separated_stack_is_healthy_and_keeps_the_data(forward, stack, http, written, manifest):
+    """Back on the separated layout: every service healthy, the data still answerable."""
+    states = stack.states()
+    bad = {n: s for n, s in states.items() if s != "healthy"}
+    assert not bad and set(states) == set(manifest.services), finding(
+        "rollback", "separated stack", "all 13 services healthy", str(states))
+    ok, detail = still_answerable(stack, http, written)
+    assert ok, finding("rollback", "separated stack", "data written before the rollback", detail)
+
