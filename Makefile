@@ -24,9 +24,11 @@ setup: venv
 smoke: setup
 	$(PYTEST) -m smoke --html=reports/smoke.html $(REPORT_OPTS) --junitxml=reports/smoke.xml
 
-## test: the project's own tests (unit, contract, smoke); writes reports/test.html and reports/test.xml
+## test: the project's own tests: unit, contract, smoke, rollback (reports/test.html + .xml), then the
+## fault catalogue in a session of its own (it needs the stack's ports): reports/faults.html + .xml
 test: setup
 	$(PYTEST) --html=reports/test.html $(REPORT_OPTS) --junitxml=reports/test.xml
+	$(PYTEST) tests_faults --html=reports/faults-run.html $(REPORT_OPTS) --junitxml=reports/faults.xml
 
 ## unit: only the fast tests without Docker
 unit: venv

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import secrets
 import time
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from .errors import ManifestError, StackgateError
 from .metrics import Result, aggregate
 from .stack import Stack, running_stack
 
-REPORTS = Path(__file__).resolve().parent.parent / "reports"
+REPORTS = Path(os.environ.get("STACKGATE_REPORTS") or Path(__file__).resolve().parent.parent / "reports")
 STACK_KEY = pytest.StashKey[dict]()
 RESULTS_KEY = pytest.StashKey[dict]()
 

@@ -15,6 +15,7 @@ import httpx
 from .accesslog import Access, parse
 from .documents import render_png
 from .engine import wait_until
+from .metrics import METRICS
 from .stack import Stack
 
 PROBE_TEXT = "ROUTING PROBE 1234"
@@ -99,15 +100,16 @@ def observe(stack: Stack, http: httpx.Client, services: list[str], ollamas: list
 def verdict(obs: Observation, expected: dict[str, str]) -> list[str]:
     """Findings for one service: each expected Ollama reached, no other Ollama reached."""
     problems = []
+    tag = f"[{METRICS['routing']}]"
     if not isinstance(obs.status, int) or obs.status >= 400:
-        problems.append(f"routing: {obs.service}: expected its trigger to succeed; saw {obs.status}")
+        problems.append(f"{tag} {obs.service}: expected its trigger to succeed; saw {obs.status}")
     want = set(expected.values())
     for var, ollama in expected.items():
         if ollama not in obs.ollamas_reached():
-            problems.append(f"routing: {obs.service}: expected a request at {ollama} (via {var}); "
+            problems.append(f"{tag} {obs.service}: expected a request at {ollama} (via {var}); "
                             f"saw none from {obs.ip}")
     for ollama in sorted(obs.ollamas_reached() - want):
         a = obs.seen[ollama][0]
-        problems.append(f"routing: {obs.service} sent {a.method} {a.path} to {ollama} (expected "
+        problems.append(f"{tag} {obs.service} sent {a.method} {a.path} to {ollama} (expected "
                         f"{' or '.join(sorted(want))}); seen at {a.when:%H:%M:%S} from {a.client_ip}")
     return problems

@@ -131,6 +131,12 @@ class Stack:
     def url(self, service: str) -> str:
         return self.manifest.url(service)
 
+    def last_start(self) -> float:
+        """Epoch time at which the most recently started container of the project started."""
+        starts = [datetime.fromisoformat(c.attrs["State"]["StartedAt"][:26].rstrip("Z")).replace(tzinfo=timezone.utc)
+                  for c in self.containers().values() if c.attrs["State"].get("StartedAt")]
+        return max(starts).timestamp() if starts else time.time()
+
 
 class Watcher(threading.Thread):
     """Polls container health every second: records time-to-healthy, prints who is still starting."""
@@ -166,7 +172,7 @@ def failure_summary(stack: Stack, exc: BaseException, tail: int = 15) -> str:
     except Exception:  # noqa: BLE001
         states = {}
     bad = {n: s for n, s in states.items() if s not in ("healthy", "running")}
-    err = getattr(exc, "stderr", b"") or b""
+    err = getattr(exc, "stderr", b"") or str(exc).encode()
     err_text = err.decode(errors="replace") if isinstance(err, bytes) else str(err)
     lines = [ln for ln in err_text.splitlines() if ln.strip()][-3:]
     parts = [f"stack {stack.project} did not come up healthy: {'; '.join(lines) or type(exc).__name__}"]
@@ -207,7 +213,11 @@ def running_stack(manifest: Manifest, profiles: list[str], layout: str = "separa
     files = manifest.compose_files(layout, profiles)
     if reuse:
         stack = Stack(manifest, layout, project or "rma", files, reused=True)
-        stack.ready_at = time.time()
+        if not stack.containers():
+            raise StackStartError(f"--stack-reuse: no running compose project {stack.project!r}; "
+                                  "name it with --stack-project")
+        # "after initialization" for a stack we did not start: since its last container started
+        stack.ready_at = stack.started_at = stack.last_start()
         log(f"stack: reusing the running project {stack.project}; starting and stopping nothing")
         yield stack
         return
@@ -229,6 +239,12 @@ def running_stack(manifest: Manifest, profiles: list[str], layout: str = "separa
             compose.start()
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
             raise StackStartError(failure_summary(stack, exc)) from None
+        # `up --wait` can return 0 with a service exited and its dependents never started: check
+        not_up = {n: s for n, s in stack.states().items() if s not in ("healthy", "running")}
+        if not_up:
+            raise StackStartError(failure_summary(stack, RuntimeError(
+                "up --wait returned, but not every service is up: "
+                + ", ".join(f"{n} {s}" for n, s in sorted(not_up.items())))))
         stack.ready_at = time.time()
         for n in stack.containers():
             stack.healthy_after_s.setdefault(n, round(stack.ready_at - stack.started_at, 1))

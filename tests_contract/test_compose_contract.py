@@ -102,7 +102,7 @@ def test_simple_layout_keeps_the_data_volume_names(separated, simple, manifest):
     for store in (s for s in manifest.services.values() if s.volume):
         before, after = named_volumes(separated, store.name), named_volumes(simple, store.name)
         assert before == after and store.volume in after.values(), finding(
-            "rollback", store.name, f"same data volume ({store.volume}) in both files", f"{before} vs {after}")
+            "compose-contract", store.name, f"same data volume ({store.volume}) in both files", f"{before} vs {after}")
 
 
 @pytest.mark.metric("compose-contract")
@@ -111,7 +111,7 @@ def test_simple_layout_routes_every_service_to_the_single_ollama(app_spec, simpl
     env = environment(simple, app_spec.name)
     for var in app_spec.routes:
         reached, why = ollama_reached(env.get(var, ""), simple, [manifest.rollback_ollama])
-        assert reached == manifest.rollback_ollama, finding("rollback", app_spec.name,
+        assert reached == manifest.rollback_ollama, finding("compose-contract", app_spec.name,
                                                             f"{var} -> {manifest.rollback_ollama}", why or env.get(var))
 
 
@@ -120,7 +120,7 @@ def test_simple_layout_ollama_pulls_every_model(simple, manifest):
     """The single Ollama of the rollback pulls all four models."""
     pulled = models_pulled(simple, manifest.rollback_ollama)
     missing = {normalise(m) for m in manifest.rollback_models} - pulled
-    assert not missing, finding("rollback", manifest.rollback_ollama, f"all of {list(manifest.rollback_models)}",
+    assert not missing, finding("compose-contract", manifest.rollback_ollama, f"all of {list(manifest.rollback_models)}",
                                 f"missing {sorted(missing)}")
 
 
@@ -129,4 +129,4 @@ def test_simple_layout_publishes_the_same_ports(separated, simple, manifest):
     """Every application port of the separated stack is published by the rollback too."""
     for svc in (s for s in manifest.services.values() if s.port and s.kind != "ollama"):
         assert published(simple, svc.name) == published(separated, svc.name), finding(
-            "rollback", svc.name, f"port {svc.port} in both files", f"{published(simple, svc.name)}")
+            "compose-contract", svc.name, f"port {svc.port} in both files", f"{published(simple, svc.name)}")

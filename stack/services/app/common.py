@@ -28,6 +28,26 @@ def env(name: str, default: str | None = None) -> str:
     return value
 
 
+def _store_errors() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = [OSError]
+    try:
+        import redis.exceptions
+
+        errors += [redis.exceptions.ConnectionError, redis.exceptions.TimeoutError]
+    except ImportError:
+        pass
+    try:
+        import psycopg
+
+        errors.append(psycopg.OperationalError)
+    except ImportError:
+        pass
+    return tuple(errors)
+
+
+STORE_ERRORS = _store_errors()
+
+
 class ServiceError(Exception):
     """An error answered as JSON {"error": message, "detail": ...} with a status code."""
 
@@ -51,6 +71,9 @@ def json_errors(fn: Callable[[Request], Awaitable[Response]]) -> Callable[[Reque
             if exc.status >= 500:
                 log.error("%s %s failed: %s", request.method, request.url.path, exc.message)
             return error_response(exc)
+        except STORE_ERRORS as exc:  # a store that does not answer: 503 that names it, not a crash
+            log.error("%s %s failed: a store is unavailable: %s", request.method, request.url.path, exc)
+            return JSONResponse({"error": f"store unavailable: {exc}"}, status_code=503)
         except Exception as exc:  # noqa: BLE001 - the service must answer JSON, never a bare 500
             log.exception("%s %s crashed", request.method, request.url.path)
             return JSONResponse({"error": f"internal error: {type(exc).__name__}: {exc}"}, status_code=500)

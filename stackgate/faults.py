@@ -1,0 +1,354 @@
+"""Fault injection: break a throw-away copy of stack/, run part of the suite against it, and require
+that the named tests fail with a message naming the right metric and service, and nothing else fails.
+
+A fault is data: an edit of the copy (compose, environment, manifest) and, for a running stack, an
+action after start. Static faults run the compose contract only; dynamic faults are grouped so
+that one broken stack serves several faults on different services.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from . import sweep
+from .manifest import load as load_manifest
+from .metrics import METRICS
+from .stack import StackCompose, failure_summary
+
+ROOT = Path(__file__).resolve().parent.parent
+STACK_DIR = ROOT / "stack"
+CONTRACT = ["tests_contract/test_compose_contract.py"]
+SMOKE = ["tests_smoke", "tests_contract/test_routing.py"]
+
+Edit = Callable[[Path], None]
+Action = Callable[[str], None]  # gets the compose project name
+
+
+# --- edits of the copy ------------------------------------------------------------------------
+
+def compose_edit(file: str, fn: Callable[[dict], None]) -> Edit:
+    """An edit of one compose file of the copy (YAML in, YAML out)."""
+    def apply(stack_dir: Path) -> None:
+        path = stack_dir / file
+        doc = yaml.safe_load(path.read_text())
+        fn(doc)
+        path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return apply
+
+
+def set_env(service: str, var: str, value: str | None, file: str = "docker-compose-separated.yml") -> Edit:
+    """Set (or, with None, remove) one environment variable of a service."""
+    def fn(doc: dict) -> None:
+        env = doc["services"][service].setdefault("environment", {})
+        if value is None:
+            env.pop(var, None)
+        else:
+            env[var] = value
+    return compose_edit(file, fn)
+
+
+def set_key(service: str, key: str, value: object, file: str = "docker-compose-separated.yml") -> Edit:
+    """Set one key of a service's definition."""
+    return compose_edit(file, lambda doc: doc["services"][service].__setitem__(key, value))
+
+
+def exec_in(service: str, shell: str) -> Action:
+    """Run a shell command inside a service's container of the project (after start)."""
+    def act(project: str) -> None:
+        subprocess.run(["docker", "compose", "-p", project, "exec", "-T", service, "sh", "-c", shell],
+                       check=True, capture_output=True, timeout=60)
+    return act
+
+
+def stop(service: str) -> Action:
+    """Stop a service's container (after start)."""
+    def act(project: str) -> None:
+        subprocess.run(["docker", "compose", "-p", project, "stop", service], check=True, capture_output=True,
+                       timeout=120)
+    return act
+
+
+# --- the catalogue ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Fault:
+    """One way to break the stack, and how the suite must react."""
+
+    id: str
+    description: str
+    edits: tuple[Edit, ...]
+    must_fail: tuple[str, ...]          # regexes over 'module::test[param]' that must fail
+    metric: str                          # metric the must_fail messages name
+    service: str                         # service the must_fail messages name
+    may_fail: tuple[str, ...] = ()       # declared consequences (not accidents)
+    group: str = "static"                # 'static', or the dynamic group sharing one broken stack
+    actions: tuple[Action, ...] = ()     # after start (dynamic groups run the stack themselves)
+
+
+def _routing_fault(service: str, var: str, wrong: str) -> Fault:
+    return Fault(
+        f"route-{service}-{var}", f"{service} {var} pointed at {wrong}",
+        (set_env(service, var, f"http://{wrong}:11434"),),
+        (rf"test_url_variables_point_at_the_right_ollama\[{service}\]",),
+        "routing", service,
+        may_fail=(rf"test_every_model_a_service_names_is_held_by_the_ollama_it_reaches\[{service}\]",))
+
+
+ROUTES = [("notes-service", "OLLAMA_URL", "ollama-vision"), ("doc-processor", "VISION_OLLAMA_URL", "ollama"),
+          ("doc-processor", "OLLAMA_URL", "ollama-vision"), ("rag-service", "OLLAMA_URL", "ollama-vision"),
+          ("ocr-service", "OLLAMA_URL", "ollama"), ("client-rag-service", "OLLAMA_URL", "ollama"),
+          ("ner-graph-service", "OLLAMA_URL", "ollama-vision")]
+
+CATALOGUE: tuple[Fault, ...] = (
+    *(_routing_fault(*r) for r in ROUTES),
+    Fault("vision-model-missing", "ollama-vision does not pull llava:7b",
+          (set_env("ollama-vision", "MODELS", "nomic-embed-text"),),
+          (r"test_each_ollama_pulls_exactly_its_jobs_models\[ollama-vision\]",), "models", "ollama-vision",
+          may_fail=(r"test_every_model_a_service_names_is_held_by_the_ollama_it_reaches\[(doc-processor|ocr-service)\]",)),
+    Fault("llm-model-on-vision", "llama3.2:latest pulled onto ollama-vision",
+          (set_env("ollama-vision", "MODELS", "llava:7b nomic-embed-text llama3.2:latest"),),
+          (r"test_each_ollama_pulls_exactly_its_jobs_models\[ollama-vision\]",), "models", "ollama-vision"),
+    Fault("shared-model-volume", "both Ollamas mount one model volume",
+          (set_key("ollama-vision", "volumes", ["ollama_llm_models:/root/.ollama"]),),
+          (r"test_each_ollama_has_its_own_model_volume",), "compose-contract", "ollama-vision"),
+    Fault("missing-healthcheck", "notes-service has no healthcheck",
+          (compose_edit("docker-compose-separated.yml", lambda d: d["services"]["notes-service"].pop("healthcheck")),),
+          (r"test_every_service_has_a_healthcheck\[separated\]",), "compose-contract", "notes-service",
+          may_fail=(r"test_every_dependency_waits_for_healthy\[separated\]",)),
+    Fault("ungated-dependency", "rag-service starts when client-rag-service has merely started",
+          (compose_edit("docker-compose-separated.yml", lambda d: d["services"]["rag-service"]["depends_on"]
+                        ["client-rag-service"].__setitem__("condition", "service_started")),),
+          (r"test_every_dependency_waits_for_healthy\[separated\]",), "compose-contract", "rag-service"),
+    Fault("rollback-loses-data", "docker-compose-simple.yml names the Postgres volume differently",
+          (compose_edit("docker-compose-simple.yml", lambda d: (
+              d["services"]["postgres"].__setitem__("volumes", ["pg_rollback:/var/lib/postgresql/data"]),
+              d["volumes"].__setitem__("pg_rollback", None))),),
+          (r"test_simple_layout_keeps_the_data_volume_names",), "compose-contract", "postgres"),
+    Fault("seed-doc-processor-env", "the seed's doc-processor: LLM_MODEL but only VISION_OLLAMA_URL",
+          (set_env("doc-processor", "OLLAMA_URL", None),),
+          (r"test_every_model_a_service_names_is_held_by_the_ollama_it_reaches\[doc-processor\]",
+           r"test_url_variables_point_at_the_right_ollama\[doc-processor\]"), "models", "doc-processor"),
+    # dynamic, group A: one broken stack, faults on different services
+    Fault("live-ocr-on-llm-ollama", "running ocr-service sends its vision calls to the LLM Ollama",
+          (set_env("ocr-service", "OLLAMA_URL", "http://ollama:11434"),),
+          (r"test_service_reaches_only_the_ollama_it_is_routed_to\[ocr-service\]",), "routing", "ocr-service",
+          may_fail=(r"test_health_endpoint_reports_the_configured_ollama\[ocr-service\]",
+                    r"test_no_error_lines_after_initialization\[ocr-service\]"), group="A"),
+    Fault("notes-work-endpoint-fails", "notes-service starts healthy but its work endpoint answers 5xx",
+          (set_env("notes-service", "OLLAMA_MODEL", "no-such-model:1b"),),
+          (r"test_notes_are_structured_and_stored",), "llm-queries", "notes-service",
+          may_fail=(r"test_service_reaches_only_the_ollama_it_is_routed_to\[notes-service\]",
+                    r"test_no_error_lines_after_initialization\[notes-service\]"), group="A"),
+    Fault("error-logged-after-init", "ner-graph-service logs an ERROR line after initialization",
+          (), (r"test_no_error_lines_after_initialization\[ner-graph-service\]",), "logs-clean",
+          "ner-graph-service", group="A",
+          actions=(exec_in("ner-graph-service", "echo 'ERROR injected: graph write failed' > /proc/1/fd/1"),)),
+    Fault("live-llm-model-on-vision", "the running vision Ollama holds an LLM model",
+          (set_env("ollama-vision", "MODELS", "llava:7b nomic-embed-text llama3.2:latest"),),
+          (r"test_ollama_holds_no_model_of_the_other_job\[ollama-vision\]",), "models", "ollama-vision", group="A"),
+    # dynamic, group B: a data store goes down under a running stack
+    Fault("datastore-down", "redis stops while the stack runs",
+          (), (r"test_service_is_running_and_healthy\[redis\]",), "services-running", "redis",
+          may_fail=(r"\[(doc-processor|rag-service|redis)\]", r"test_documents::", r"test_rag_answers",
+                    r"test_frontend::test_page_renders", r"test_empty_input_is_refused_with_a_json_error\[rag"),
+          group="B", actions=(stop("redis"),)),
+    # dynamic, group C: a service exits right after it starts (the suite's own start must fail)
+    Fault("service-exits-after-start", "notes-service exits as soon as it starts",
+          (set_key("notes-service", "command", ["python", "-c", "print('notes-service: exiting'); raise SystemExit(3)"]),),
+          (r"test_the_stack_comes_up_healthy_within_its_bound",), "services-running", "notes-service", group="C"),
+)
+CLEAN_GROUPS = ("static-clean", "clean")  # false-alarm checks: no fault, no failure
+
+
+# --- running ----------------------------------------------------------------------------------
+
+@dataclass
+class SuiteRun:
+    """What a suite run against a (broken) copy produced."""
+
+    failures: dict[str, str] = field(default_factory=dict)  # test id -> first line of its message
+    passed: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+    error: str = ""
+
+
+def test_id(case: ET.Element) -> str:
+    module = case.get("classname", "").rsplit(".", 1)[-1]
+    return f"{module}::{case.get('name')}"
+
+
+def run_suite(manifest: Path, paths: list[str], extra: list[str], workdir: Path, timeout: float = 900) -> SuiteRun:
+    """Run pytest on paths against manifest in a subprocess; parse its JUnit XML."""
+    junit = workdir / "junit.xml"
+    argv = [sys.executable, "-m", "pytest", *paths, "--manifest", str(manifest), "-p", "no:cacheprovider",
+            "-q", "--no-header", f"--junitxml={junit}", "-o", "addopts=--strict-markers", *extra]
+    env = {**os.environ, "STACKGATE_REPORTS": str(workdir)}
+    t0 = time.monotonic()
+    res = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env)
+    run = SuiteRun(seconds=round(time.monotonic() - t0, 1))
+    if not junit.exists():
+        run.error = f"pytest exited {res.returncode} without a report: {(res.stderr or res.stdout)[-400:]}"
+        return run
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        bad = case.find("failure") if case.find("failure") is not None else case.find("error")
+        if bad is not None:
+            text = (bad.get("message") or bad.text or "").strip()
+            run.failures[test_id(case)] = text
+        elif case.find("skipped") is not None:
+            run.skipped += 1
+        else:
+            run.passed += 1
+    return run
+
+
+def broken_copy(faults: list[Fault], workdir: Path) -> Path:
+    """A copy of stack/ with every fault's edits applied; returns its manifest path."""
+    stack_dir = workdir / "stack"
+    shutil.copytree(STACK_DIR, stack_dir, ignore=shutil.ignore_patterns("__pycache__"))
+    for fault in faults:
+        for edit in fault.edits:
+            edit(stack_dir)
+    return stack_dir / "manifest.yaml"
+
+
+def run_group(group: str, faults: list[Fault], profiles: list[str], log: Callable[[str], None] = print) -> SuiteRun:
+    """Run one group: static faults (or 'static-clean') against the contract; dynamic ones on a stack."""
+    with tempfile.TemporaryDirectory(prefix=f"stackgate-fault-{group}-") as tmp:
+        workdir = Path(tmp)
+        manifest_path = broken_copy(faults, workdir)
+        profile_args = ["--stack-profile", next((p for p in profiles if p != "gpu"), "airgap")]
+        if group.startswith("static"):
+            return run_suite(manifest_path, CONTRACT, profile_args, workdir)
+        if not any(f.actions for f in faults):
+            # the suite starts the (broken) stack itself, as a release engineer's run would
+            return run_suite(manifest_path, SMOKE, profile_args, workdir)
+        # after-start actions need the stack up first: start it here, then test it in reuse mode
+        manifest = load_manifest(manifest_path)
+        project = sweep.new_project_name()
+        compose = StackCompose(context=str(manifest.project_dir),
+                               compose_file_name=[str(f) for f in manifest.compose_files("separated", profiles)],
+                               project_name=project, wait_timeout=manifest.startup_timeout_s,
+                               command_timeout=manifest.startup_timeout_s + 60)
+        try:
+            try:
+                compose.start()
+            except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+                from .stack import Stack
+                return SuiteRun(error=failure_summary(Stack(manifest, "separated", project, []), exc))
+            for fault in faults:
+                for action in fault.actions:
+                    action(project)
+            return run_suite(manifest_path, SMOKE,
+                             [*profile_args, "--stack-reuse", "--stack-project", project], workdir)
+        finally:
+            try:
+                compose.stop(down=True)
+            finally:
+                sweep.remove([r for r in sweep.list_resources() if r.project == project])
+
+
+@dataclass
+class Verdict:
+    fault: Fault | None
+    group: str
+    caught: bool
+    problems: list[str]
+    seconds: float
+
+
+def judge(faults: list[Fault], run: SuiteRun, group: str) -> list[Verdict]:
+    """Per fault: caught when each must_fail test failed naming the metric and service; a failure no
+    fault of the group declared is an accident that fails every fault of the group."""
+    if run.error:
+        return [Verdict(f, group, False, [run.error], run.seconds) for f in faults] or \
+            [Verdict(None, group, False, [run.error], run.seconds)]
+    declared = [p for f in faults for p in (*f.must_fail, *f.may_fail)]
+    accidents = [f"unexpected failure: {t}: {m[:200]}" for t, m in run.failures.items()
+                 if not any(re.search(p, t) for p in declared)]
+    if not faults:
+        return [Verdict(None, group, not accidents, accidents, run.seconds)]
+    verdicts = []
+    for fault in faults:
+        problems = []
+        title = METRICS[fault.metric]
+        hits: dict[str, str] = {}
+        for pattern in fault.must_fail:
+            matched = {t: m for t, m in run.failures.items() if re.search(pattern, t)}
+            if not matched:
+                problems.append(f"missed: no failing test matches {pattern}")
+            elif not any(fault.service in m for m in matched.values()):
+                problems.append(f"{pattern} failed without naming {fault.service}: {next(iter(matched.values()))[:200]}")
+            hits.update(matched)
+        if hits and not any(title in m and fault.service in m for m in hits.values()):
+            problems.append(f"no failure message names [{title}] with {fault.service}")
+        verdicts.append(Verdict(fault, group, not problems and not accidents, problems + accidents, run.seconds))
+    return verdicts
+
+
+def run_catalogue(profiles: list[str], log: Callable[[str], None] = print) -> list[Verdict]:
+    """Every group: static ones two at a time beside the dynamic ones, which run one after another
+    (they share the stack's published ports)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    all_groups = groups()
+    static = {g: f for g, f in all_groups.items() if g.startswith("static")}
+    dynamic = {g: f for g, f in all_groups.items() if not g.startswith("static")}
+
+    def one(item: tuple[str, list[Fault]]) -> list[Verdict]:
+        group, faults = item
+        t0 = time.monotonic()
+        verdicts = judge(faults, run_group(group, faults, profiles, log), group)
+        log(f"faults: group {group}: {', '.join('caught' if v.caught else 'MISSED' for v in verdicts)} "
+            f"({time.monotonic() - t0:.0f}s)")
+        return verdicts
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        static_future = pool.submit(lambda: [v for item in static.items() for v in one(item)])
+        dynamic_verdicts = [v for item in dynamic.items() for v in one(item)]
+        return static_future.result() + dynamic_verdicts
+
+
+def groups() -> dict[str, list[Fault]]:
+    """group -> its faults, with the two false-alarm groups (no faults) included."""
+    out: dict[str, list[Fault]] = {g: [] for g in CLEAN_GROUPS}
+    for fault in CATALOGUE:
+        if fault.group == "static":
+            out.setdefault(f"static-{fault.id}", []).append(fault)
+        else:
+            out.setdefault(fault.group, []).append(fault)
+    return out
+
+
+def html_table(verdicts: list[Verdict]) -> str:
+    """reports/faults.html: fault, expected failing test, caught, time."""
+    import html as h
+
+    rows = []
+    for v in verdicts:
+        name = v.fault.id if v.fault else f"(no fault: {v.group})"
+        desc = v.fault.description if v.fault else "a clean stack must produce no failure"
+        expect = "<br>".join(h.escape(p) for p in v.fault.must_fail) if v.fault else "none"
+        state = "caught" if v.caught and v.fault else ("clean" if v.caught else "MISSED" if v.fault else "FALSE ALARM")
+        colour = "#16794c" if v.caught else "#b42318"
+        rows.append(f"<tr><td>{h.escape(name)}</td><td>{h.escape(desc)}</td><td>{h.escape(v.group)}</td>"
+                    f"<td><code>{expect}</code></td><td style='color:{colour};font-weight:bold'>{state}</td>"
+                    f"<td>{v.seconds:.1f}</td><td>{h.escape('; '.join(v.problems))[:600]}</td></tr>")
+    return ("<!doctype html><html><head><meta charset='utf-8'><title>stackgate fault catalogue</title></head><body>"
+            "<h1>Fault catalogue</h1><p>Each fault is applied to a throw-away copy of stack/; the suite must fail "
+            "exactly the expected tests, naming the metric and the service.</p>"
+            "<table border='1' cellpadding='4' style='border-collapse:collapse'><tr><th>Fault</th><th>What</th>"
+            "<th>Group</th><th>Expected failing test</th><th>Result</th><th>Group time (s)</th><th>Problems</th></tr>"
+            + "".join(rows) + "</table></body></html>")
