@@ -10,8 +10,9 @@ import html
 import json
 import os
 import secrets
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -81,6 +82,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                                  item.get_closest_marker("after_all") is not None))
 
 
+def live_log(config: pytest.Config) -> Callable[[str], None]:
+    """A logger that prints on the terminal now, past pytest's output capture (progress of long waits)."""
+    tr = config.pluginmanager.get_plugin("terminalreporter")
+    capman = config.pluginmanager.get_plugin("capturemanager")
+    lock = threading.Lock()
+
+    def log(msg: str) -> None:
+        if tr is None:
+            return
+        with lock:
+            if capman is not None:
+                with capman.global_and_fixture_disabled():
+                    tr.write_line(msg)
+            else:
+                tr.write_line(msg)
+    return log
+
+
 # --- fixtures -----------------------------------------------------------------------------------
 
 @pytest.fixture(scope="session")
@@ -104,12 +123,7 @@ def stack_profiles(pytestconfig: pytest.Config, gpu: bool) -> list[str]:
 @pytest.fixture(scope="session")
 def stack_start(pytestconfig: pytest.Config, manifest, stack_profiles) -> Iterator[dict]:
     """Start the stack once per session: {'stack': Stack} or {'error': one-line reason}."""
-    tr = pytestconfig.pluginmanager.get_plugin("terminalreporter")
-
-    def log(msg: str) -> None:
-        if tr is not None:
-            tr.write_line(msg)
-
+    log = live_log(pytestconfig)
     state: dict = {}
     pytestconfig.stash[STACK_KEY]["start"] = state
     started = time.time()
@@ -118,7 +132,7 @@ def stack_start(pytestconfig: pytest.Config, manifest, stack_profiles) -> Iterat
                            keep=pytestconfig.getoption("--keep-stack"),
                            project=pytestconfig.getoption("--stack-project"), log=log) as stack:
             state.update(stack=stack, seconds=time.time() - started, profiles=stack_profiles)
-            state.update(backends=ollama_backends(manifest), images=stack.image_ids())
+            state.update(backends=ollama_backends(manifest), images=stack.image_ids(), standins=stack.standins())
             yield state
             state["logs"] = {n: stack.logs(n, tail=300) for n in stack.containers()} if state.get("failed") else {}
     except StackgateError as exc:
@@ -222,6 +236,9 @@ def _environment(config: pytest.Config) -> dict[str, str]:
     env["Stack healthy after"] = f"{(stack.ready_at or time.time()) - stack.started_at:.1f} s"
     for name in stack.manifest.ollamas:
         env[f"{name} backend"] = state.get("backends", {}).get(name, "not read")
+    standins = state.get("standins") or {}
+    env["Stand-ins (not the real servers)"] = (", ".join(f"{svc} (for {what})" for svc, what in standins.items())
+                                               or "none: every backend is the real server")
     env["GPU"] = "yes" if "gpu" in state.get("profiles", []) else "no (no nvidia runtime or CDI devices)"
     rollback = config.stash[STACK_KEY].get("rollback")
     if rollback is not None:

@@ -131,6 +131,11 @@ class Stack:
     def url(self, service: str) -> str:
         return self.manifest.url(service)
 
+    def standins(self) -> dict[str, str]:
+        """service -> what it stands in for, from the `org.stackgate.standin` label of its image."""
+        return {name: c.labels["org.stackgate.standin"] for name, c in sorted(self.containers().items())
+                if c.labels.get("org.stackgate.standin")}
+
     def last_start(self) -> float:
         """Epoch time at which the most recently started container of the project started."""
         starts = [datetime.fromisoformat(c.attrs["State"]["StartedAt"][:26].rstrip("Z")).replace(tzinfo=timezone.utc)

@@ -6,7 +6,7 @@ from stackgate.composefile import environment, models_pulled, named_volumes, oll
 from stackgate.metrics import finding
 from stackgate.ollama import normalise
 
-pytestmark = pytest.mark.contract
+pytestmark = [pytest.mark.contract, pytest.mark.smoke]
 
 
 @pytest.mark.metric("routing")

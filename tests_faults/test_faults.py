@@ -6,7 +6,7 @@ import json
 import pytest
 
 from stackgate.faults import CATALOGUE, CLEAN_GROUPS, html_table, run_catalogue
-from stackgate.plugin import REPORTS
+from stackgate.plugin import REPORTS, live_log
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(3000)]
 
@@ -14,8 +14,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(3000)]
 @pytest.fixture(scope="session")
 def verdicts(stack_profiles, pytestconfig):
     """Run the whole catalogue once; write reports/faults.html and reports/faults.json."""
-    tr = pytestconfig.pluginmanager.get_plugin("terminalreporter")
-    results = run_catalogue(stack_profiles, log=lambda m: tr.write_line(m) if tr else None)
+    results = run_catalogue(stack_profiles, log=live_log(pytestconfig))
     REPORTS.mkdir(exist_ok=True)
     (REPORTS / "faults.html").write_text(html_table(results))
     (REPORTS / "faults.json").write_text(json.dumps(

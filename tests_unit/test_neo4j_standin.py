@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 AUTH = ("neo4j", "s3cret")
 
 

@@ -17,7 +17,6 @@ from standin_ollama.gin import gin_line, go_duration
 from stackgate.accesslog import parse_line
 from stackgate.documents import render_png
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
 @pytest.fixture

@@ -1,0 +1,77 @@
+"""The manifest loads, and a bad one is a one-line error naming what is wrong."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from stackgate import manifest
+from stackgate.errors import ManifestError
+
+
+def write(tmp_path, data) -> str:
+    path = tmp_path / "manifest.yaml"
+    path.write_text(data if isinstance(data, str) else yaml.safe_dump(data))
+    return str(path)
+
+
+def real() -> dict:
+    return yaml.safe_load(manifest.DEFAULT_PATH.read_text())
+
+
+def test_the_shipped_manifest_describes_13_services_and_two_ollamas():
+    m = manifest.load()
+    assert len(m.services) == 13 and set(m.ollamas) == {"ollama", "ollama-vision"}
+    assert m.services["ocr-service"].routes == {"OLLAMA_URL": "ollama-vision"}
+    assert m.url("ollama-vision").endswith(":11435")
+
+
+@pytest.mark.parametrize("text,needle", [("{", "not valid YAML"), ("- a\n- b\n", "must be a mapping")])
+def test_malformed_yaml_is_a_one_line_error(tmp_path, text, needle):
+    with pytest.raises(ManifestError, match=needle) as exc:
+        manifest.load(write(tmp_path, text))
+    assert "\n" not in str(exc.value)
+
+
+def test_a_route_to_an_unknown_ollama_is_refused(tmp_path):
+    data = real()
+    data["services"]["ocr-service"]["routes"] = {"OLLAMA_URL": "ollama-visoin"}
+    with pytest.raises(ManifestError, match="ocr-service.routes.OLLAMA_URL names 'ollama-visoin'"):
+        manifest.load(write(tmp_path, data))
+
+
+def test_a_model_variable_without_its_route_is_refused(tmp_path):
+    data = real()
+    data["services"]["doc-processor"]["models"]["LLM_MODEL"] = "LLM_URL"
+    with pytest.raises(ManifestError, match="doc-processor.models.LLM_MODEL"):
+        manifest.load(write(tmp_path, data))
+
+
+def test_a_missing_section_is_named(tmp_path):
+    data = real()
+    del data["rollback"]
+    with pytest.raises(ManifestError, match="needs 'rollback'"):
+        manifest.load(write(tmp_path, data))
+
+
+def test_an_invalid_log_regex_is_named(tmp_path):
+    data = real()
+    data["logs"]["allow"] = ["(unclosed"]
+    with pytest.raises(ManifestError, match="logs.allow is not a valid regex"):
+        manifest.load(write(tmp_path, data))
+
+
+def test_a_missing_file_is_named(tmp_path):
+    with pytest.raises(ManifestError, match="does not exist"):
+        manifest.load(tmp_path / "nope.yaml")
+
+
+def test_error_lines_follow_the_pattern_and_the_allowlist(tmp_path):
+    data = real()
+    data["logs"]["allow"] = ["known harmless"]
+    m = manifest.load(write(tmp_path, data))
+    assert m.is_error_line("2026 ERROR something broke")
+    assert m.is_error_line('time=x level=ERROR source=a msg="b"')
+    assert not m.is_error_line("ERROR known harmless thing")
+    assert not m.is_error_line('[GIN] 2025/03/08 - 21:33:37 | 404 |  1ms |  127.0.0.1 | POST     "/api/generate"')
+    assert not m.is_error_line("errors=0 processed")

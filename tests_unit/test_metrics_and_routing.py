@@ -1,0 +1,53 @@
+"""Metric aggregation (no evidence is UNKNOWN) and the routing verdict's findings."""
+
+from datetime import datetime
+
+from stackgate.accesslog import Access
+from stackgate.metrics import Result, aggregate, finding
+from stackgate.routing import Observation, verdict
+
+
+def status(results):
+    return {m.metric: m.status for m in aggregate(results)}
+
+
+def test_a_metric_without_tests_is_unknown_never_pass():
+    assert status({})["routing"] == "UNKNOWN"
+
+
+def test_one_failure_fails_the_metric():
+    s = status({"routing": [Result("a", "passed"), Result("b", "failed", "x")]})
+    assert s["routing"] == "FAIL"
+
+
+def test_all_skipped_is_skipped_and_all_passed_is_pass():
+    s = status({"routing": [Result("a", "skipped", "no gpu")], "models": [Result("b", "passed")]})
+    assert s["routing"] == "SKIPPED" and s["models"] == "PASS"
+
+
+def test_a_finding_names_metric_service_expected_and_seen():
+    msg = finding("routing", "ocr-service", "ollama-vision", "ollama")
+    assert msg == "[Each service routed to the right Ollama] ocr-service: expected ollama-vision; saw ollama"
+
+
+def access(ip):
+    return Access(datetime(2026, 1, 1, 12, 1, 3), 200, "1ms", ip, "POST", "/api/chat")
+
+
+def test_a_request_at_the_wrong_ollama_is_reported_like_a_finding():
+    obs = Observation("ocr-service", "172.20.0.7", 200, {"ollama": [access("172.20.0.7")], "ollama-vision": []})
+    problems = verdict(obs, {"OLLAMA_URL": "ollama-vision"})
+    assert ("[Each service routed to the right Ollama] ocr-service sent POST /api/chat to ollama (expected "
+            "ollama-vision); seen at 12:01:03 from 172.20.0.7") in problems
+    assert any("expected a request at ollama-vision" in p for p in problems)
+
+
+def test_a_service_using_both_its_ollamas_passes():
+    obs = Observation("doc-processor", "10.0.0.2", 201, {"ollama": [access("10.0.0.2")],
+                                                         "ollama-vision": [access("10.0.0.2")]})
+    assert verdict(obs, {"VISION_OLLAMA_URL": "ollama-vision", "OLLAMA_URL": "ollama"}) == []
+
+
+def test_a_failed_trigger_is_a_finding():
+    obs = Observation("notes-service", "10.0.0.3", 502, {"ollama": [access("10.0.0.3")]})
+    assert any("expected its trigger to succeed; saw 502" in p for p in verdict(obs, {"OLLAMA_URL": "ollama"}))

@@ -1,0 +1,61 @@
+"""The application services' own logic (no stack): upload types, chunking, entity parsing, errors."""
+
+import pytest
+
+from stackgate.documents import render_pdf, render_png
+
+
+
+def test_uploads_are_typed_by_content_not_by_name():
+    from app.uploads import kind_of
+
+    assert kind_of(render_png(["x"])) == "png" and kind_of(render_pdf(["x"])) == "pdf"
+    assert kind_of(b"\xff\xd8\xff\xe0rest") == "jpeg" and kind_of(b"GIF89a") is None
+
+
+def test_a_pdf_is_rendered_to_one_png_per_page():
+    import base64
+
+    from app.uploads import page_images
+
+    (page,) = page_images(render_pdf(["INVOICE 1"]), "pdf")
+    assert base64.b64decode(page).startswith(b"\x89PNG")
+
+
+def test_chunks_keep_sentences_whole_and_bounded():
+    from app.clientrag import chunk
+
+    text = "First sentence. Second one!\nThird line " + "x" * 600
+    chunks = chunk(text, max_chars=100)
+    assert chunks[0] == "First sentence. Second one!" and len(chunks) == 2
+
+
+def test_entities_are_parsed_from_the_llm_json_and_deduplicated():
+    from app.nergraph import parse_entities
+
+    raw = '{"entities": [{"name": "ACME", "type": "ORG"}, {"name": "acme"}, {"name": ""}, {"name": "4711"}]}'
+    assert parse_entities(raw) == [{"name": "ACME", "type": "ORG"}, {"name": "4711", "type": "UNKNOWN"}]
+
+
+def test_an_llm_answer_that_is_not_json_is_a_502_naming_it():
+    from app.common import ServiceError
+    from app.nergraph import parse_entities
+
+    with pytest.raises(ServiceError) as exc:
+        parse_entities("Sure! Here are the entities:")
+    assert exc.value.status == 502 and "did not return JSON" in exc.value.message
+
+
+def test_an_upload_of_an_unsupported_type_is_a_415_json_error(monkeypatch):
+    monkeypatch.setenv("OLLAMA_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("VISION_MODEL", "llava:7b")
+    from starlette.testclient import TestClient
+
+    from app.ocr import create_app
+
+    with TestClient(create_app()) as client:
+        resp = client.post("/ocr", files={"file": ("x.gif", b"GIF89a....", "image/gif")})
+        assert resp.status_code == 415 and "unsupported document type" in resp.json()["error"]
+        assert client.post("/ocr", data={"x": "1"}).status_code == 400
+        resp = client.post("/ocr", files={"file": ("a.png", render_png(["A"]), "image/png")})
+        assert resp.status_code == 502 and "unreachable" in resp.json()["error"]
