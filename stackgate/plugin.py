@@ -9,10 +9,12 @@ from __future__ import annotations
 import html
 import json
 import os
+import base64
 import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -22,6 +24,8 @@ from . import engine
 from . import manifest as manifest_mod
 from .errors import ManifestError, StackgateError
 from .metrics import Result, aggregate
+from .browser import render_page
+from .roundtrip import document_case, upload
 from .stack import Stack, running_stack
 
 REPORTS = Path(os.environ.get("STACKGATE_REPORTS") or Path(__file__).resolve().parent.parent / "reports")
@@ -161,6 +165,46 @@ def run_facts() -> dict[str, str]:
     letters = "ABCDEFGHJKMNPRSTUVWXY"  # no O/0, I/1/L, Z/2: OCR must read it back exactly
     return {"number": str(4000 + secrets.randbelow(5000)),
             "vendor": "ACME" + "".join(secrets.choice(letters) for _ in range(3))}
+
+
+# --- evidence gathered concurrently ------------------------------------------------------------
+
+def _process(stack, http, manifest, run_facts) -> dict:
+    out = {}
+    for i, kind in enumerate(("png", "pdf")):
+        number = str(int(run_facts["number"]) + i)
+        case = document_case(manifest, kind, number, run_facts["vendor"] + kind.upper())
+        resp = upload(http, stack.url("doc-processor"), case)
+        body = resp.json() if "json" in resp.headers.get("content-type", "") else {"raw": resp.text}
+        out[kind] = (case, resp.status_code, body)
+    return out
+
+
+@pytest.fixture(scope="session")
+def evidence(stack, http, manifest, run_facts) -> dict[str, Future]:
+    """Futures of the slow evidence, started together: 'documents' and 'browser'."""
+    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="evidence")
+    futures = {"documents": pool.submit(_process, stack, http, manifest, run_facts),
+               "browser": pool.submit(render_page, stack.url("frontend") + "/")}
+    pool.shutdown(wait=False)
+    return futures
+
+
+@pytest.fixture(scope="session")
+def processed(evidence) -> dict:
+    """kind -> (case, status, response JSON) for a PNG and a PDF uploaded to doc-processor."""
+    return evidence["documents"].result()
+
+
+@pytest.fixture
+def rendered(evidence, extras):
+    """The frontend as headless Chromium rendered it; its screenshot goes into the report."""
+    page = evidence["browser"].result()
+    if page.screenshot:
+        import pytest_html
+
+        extras.append(pytest_html.extras.png(base64.b64encode(page.screenshot).decode(), name="frontend screenshot"))
+    return page
 
 
 # --- report -------------------------------------------------------------------------------------

@@ -8,8 +8,9 @@ pytestmark = [pytest.mark.smoke, pytest.mark.contract, pytest.mark.metric("routi
 
 
 @pytest.fixture(scope="module")
-def observations(stack, http, manifest):
-    """Every app service triggered once, concurrently; both Ollamas' access logs read since then."""
+def observations(stack, http, manifest, evidence):
+    """Every app service triggered once, concurrently (while the slow evidence is gathered); both Ollamas'
+    access logs read since then."""
     return observe(stack, http, [s.name for s in manifest.apps()], list(manifest.ollamas))
 
 

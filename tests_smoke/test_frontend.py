@@ -1,8 +1,6 @@
 """The frontend loads: its page, every local asset, no external URL, and a real browser renders it."""
 
-import base64
 import re
-import shutil
 from urllib.parse import urljoin, urlparse
 
 import pytest
@@ -12,9 +10,6 @@ from stackgate.metrics import finding
 pytestmark = [pytest.mark.smoke, pytest.mark.metric("frontend-loads"), pytest.mark.services("frontend")]
 REFS = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']""")
 URLS = re.compile(r"""https?://[^\s"'`)<>]+""")
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="module")
@@ -54,27 +49,13 @@ def test_page_and_assets_reference_no_external_url(page, stack, http):
     assert not external, finding("frontend-loads", "frontend", "only local assets", f"external URLs {external}")
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None and not __import__("os").path.exists(CHROMIUM),
-                    reason="Debian's chromium is not installed (make setup installs it)")
-def test_page_renders_in_chromium_without_console_errors(stack, manifest, extras):
+def test_page_renders_in_chromium_without_console_errors(rendered, manifest):
     """In headless Chromium the page renders its health table for every service, with a clean console."""
-    from playwright.sync_api import sync_playwright
-
-    errors: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        try:
-            tab = browser.new_page()
-            tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            tab.on("pageerror", lambda e: errors.append(str(e)))
-            tab.on("requestfailed", lambda r: errors.append(f"request failed: {r.url}"))
-            tab.goto(stack.url("frontend") + "/", wait_until="load")
-            tab.wait_for_selector("#app[data-ready='true']", timeout=15000)
-            rows = tab.locator("#health-table tbody tr").count()
-            shot = tab.screenshot(full_page=True)
-        finally:
-            browser.close()
-    extras.append(__import__("pytest_html").extras.png(base64.b64encode(shot).decode(), name="frontend screenshot"))
+    if not rendered.available:
+        pytest.skip(rendered.problem)
     want = len(manifest.apps())
-    assert rows == want, finding("frontend-loads", "frontend", f"{want} service rows rendered", f"{rows} rows")
-    assert not errors, finding("frontend-loads", "frontend", "no console errors", "; ".join(errors[:5]))
+    assert not rendered.problem, finding("frontend-loads", "frontend", "the page to render", rendered.problem)
+    assert rendered.rows == want, finding("frontend-loads", "frontend", f"{want} service rows rendered",
+                                          f"{rendered.rows} rows")
+    assert not rendered.errors, finding("frontend-loads", "frontend", "no console errors",
+                                        "; ".join(rendered.errors[:5]))

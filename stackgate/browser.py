@@ -1,0 +1,49 @@
+"""A page as a real browser renders it: Debian's Chromium driven by Playwright (no browser download)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@dataclass
+class RenderedPage:
+    """What the browser saw: health rows rendered, console errors, failed requests, a screenshot."""
+
+    available: bool
+    rows: int = 0
+    errors: list[str] = field(default_factory=list)
+    screenshot: bytes = b""
+    problem: str = ""
+
+
+def render_page(url: str, ready: str = "#app[data-ready='true']", rows: str = "#health-table tbody tr",
+                timeout_ms: int = 15000) -> RenderedPage:
+    """Load url in headless Chromium, wait for the ready selector, count rows, collect console errors."""
+    if not os.path.exists(CHROMIUM):
+        return RenderedPage(False, problem=f"{CHROMIUM} not installed (make setup installs Debian's chromium)")
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+
+    page = RenderedPage(True)
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+            try:
+                tab = browser.new_page()
+                tab.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
+                tab.on("pageerror", lambda e: page.errors.append(str(e)))
+                tab.on("requestfailed", lambda r: page.errors.append(f"request failed: {r.url}"))
+                tab.goto(url, wait_until="load")
+                tab.wait_for_selector(ready, timeout=timeout_ms)
+                page.rows = tab.locator(rows).count()
+                page.screenshot = tab.screenshot(full_page=True)
+            finally:
+                browser.close()
+    except PlaywrightError as exc:
+        page.problem = str(exc).splitlines()[0]
+    return page
