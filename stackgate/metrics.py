@@ -20,6 +20,7 @@ METRICS: dict[str, str] = {
     "compose-contract": "Compose files keep the deployment contract",
     "ollama-api": "Ollama API conformance",
     "rollback": "Clean rollback to the simple stack and forward again",
+    "gpu": "Ollamas run their models on the GPU (when the host has one)",
 }
 
 

@@ -302,7 +302,7 @@ def _timeline_html(config: pytest.Config) -> str:
         f"<td>{stack.manifest.timeline_s.get(n, '-')}</td><td>{html.escape(images.get(n, ''))}</td></tr>"
         for n in stack.manifest.services)
     return ("<h2>Start-up timeline</h2><table border='1' cellpadding='4' style='border-collapse:collapse'>"
-            "<tr><th>Service</th><th>Healthy after (s)</th><th>Documented (s)</th><th>Image</th></tr>"
+            "<tr><th>Service</th><th>Healthy after (s)</th><th>Expected (manifest timeline_s)</th><th>Image</th></tr>"
             + rows + "</table>")
 
 

@@ -1,0 +1,31 @@
+"""With a GPU on the host, both Ollamas get it and load their models into VRAM."""
+
+import pytest
+
+from stackgate.metrics import finding
+
+pytestmark = [pytest.mark.smoke, pytest.mark.gpu, pytest.mark.metric("gpu")]
+
+
+@pytest.fixture(scope="session")
+def require_gpu(gpu):
+    """Skip (with the reason) before any stack starts when the host has no GPU."""
+    if not gpu:
+        pytest.skip("no GPU: `docker info` reports no nvidia runtime and no CDI GPU devices")
+
+
+def test_both_ollamas_get_the_gpu_reservation(require_gpu, ollama_spec, stack):
+    """The gpu override reserves nvidia devices for each Ollama's container."""
+    requests = stack.containers()[ollama_spec.name].attrs["HostConfig"].get("DeviceRequests") or []
+    assert any("gpu" in str(r.get("Capabilities")) for r in requests), finding(
+        "gpu", ollama_spec.name, "an nvidia device request", str(requests))
+
+
+def test_loaded_models_report_vram_use(require_gpu, ollama_spec, stack, http):
+    """After a request, each loaded model reports size_vram > 0 in /api/ps."""
+    base = stack.url(ollama_spec.name)
+    model = ollama_spec.models[0]
+    http.post(base + "/api/generate", json={"model": model, "prompt": "", "keep_alive": "5m"})
+    loaded = {m["name"]: m.get("size_vram", 0) for m in http.get(base + "/api/ps").json()["models"]}
+    assert loaded.get(model, 0) > 0, finding("gpu", ollama_spec.name, f"{model} loaded with size_vram > 0",
+                                             str(loaded))
