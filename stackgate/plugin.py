@@ -6,10 +6,10 @@ compose profiles, `manifest` to load another manifest, `stack` to bring your own
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import os
-import base64
 import secrets
 import threading
 import time
@@ -22,9 +22,9 @@ import pytest
 
 from . import engine
 from . import manifest as manifest_mod
+from .browser import render_page
 from .errors import ManifestError, StackgateError
 from .metrics import Result, aggregate
-from .browser import render_page
 from .roundtrip import document_case, upload
 from .stack import Stack, running_stack
 

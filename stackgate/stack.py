@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 
@@ -124,7 +124,7 @@ class Stack:
             return [f"(no container for {service})"]
         kwargs = {"tail": tail}
         if since is not None:
-            kwargs["since"] = datetime.fromtimestamp(since, timezone.utc)
+            kwargs["since"] = datetime.fromtimestamp(since, UTC)
         return c.logs(**kwargs).decode(errors="replace").splitlines()
 
     def image_ids(self) -> dict[str, str]:
@@ -142,7 +142,7 @@ class Stack:
 
     def last_start(self) -> float:
         """Epoch time at which the most recently started container of the project started."""
-        starts = [datetime.fromisoformat(c.attrs["State"]["StartedAt"][:26].rstrip("Z")).replace(tzinfo=timezone.utc)
+        starts = [datetime.fromisoformat(c.attrs["State"]["StartedAt"][:26].rstrip("Z")).replace(tzinfo=UTC)
                   for c in self.containers().values() if c.attrs["State"].get("StartedAt")]
         return max(starts).timestamp() if starts else time.time()
 

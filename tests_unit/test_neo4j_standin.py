@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-
 AUTH = ("neo4j", "s3cret")
 
 

@@ -11,19 +11,19 @@ from datetime import datetime
 
 import numpy as np
 import pytest
-from standin_ollama import VERSION, catalogue, infer, names
-from standin_ollama.gin import gin_line, go_duration
 
 from stackgate.accesslog import parse_line
 from stackgate.documents import render_png
-
+from standin_ollama import VERSION, catalogue, infer, names
+from standin_ollama.gin import gin_line, go_duration
 
 
 @pytest.fixture
 def client(tmp_path, monkeypatch):
     monkeypatch.setenv("OLLAMA_MODELS", str(tmp_path / "models"))
-    from standin_ollama.server import create_app
     from starlette.testclient import TestClient
+
+    from standin_ollama.server import create_app
 
     out = io.StringIO()
     app = create_app()

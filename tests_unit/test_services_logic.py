@@ -5,7 +5,6 @@ import pytest
 from stackgate.documents import render_pdf, render_png
 
 
-
 def test_uploads_are_typed_by_content_not_by_name():
     from app.uploads import kind_of
 

@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if cmd == "pull":
             if len(rest) != 1:
-                print('Error: accepts 1 arg(s), received %d' % len(rest), file=sys.stderr)
+                print(f"Error: accepts 1 arg(s), received {len(rest)}", file=sys.stderr)
                 return 1
             return pull(client, rest[0])
         if cmd in ("list", "ls"):

@@ -14,7 +14,10 @@ import re
 import subprocess
 
 WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\-]*")
-STOP = set(["a", "an", "the", "of", "to", "in", "on", "at", "for", "and", "or", "is", "are", "was", "were", "be", "been", "it", "its", "this", "that", "these", "those", "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "do", "does", "did", "with", "from", "by", "as", "about", "into", "than", "then", "there", "their", "they", "them", "you", "your", "we", "our", "i", "me", "my", "he", "she", "his", "her", "not", "no", "yes", "can", "could", "would", "should", "will", "shall", "please", "give", "return", "list", "extract", "answer", "question", "text", "context", "document", "following", "only", "json"])
+STOP = set("""a an the of to in on at for and or is are was were be been it its this that these those
+what which who whom whose when where why how do does did with from by as about into than then there
+their they them you your we our i me my he she his her not no yes can could would should will shall
+please give return list extract answer question text context document following only json""".split())
 CONTENT_MARKERS = ("text:", "context:", "document:", "notes:", "content:")
 
 
