@@ -27,21 +27,22 @@ def rollback(stack, written, stack_profiles, pytestconfig):
     """The stack moved to the simple layout (separated `down` with volumes kept, simple `up`)."""
     rb = Rollback(stack, stack_profiles)
     pytestconfig.stash[STACK_KEY]["rollback"] = rb
-    try:
-        rb.switch("simple")
-    except StackgateError as exc:
-        pytest.fail(str(exc), pytrace=False)
-    return rb
+    return switched(rb, "simple")
 
 
 @pytest.fixture(scope="module")
 def forward(rollback):
     """The stack moved forward again to the separated layout."""
+    return switched(rollback, "separated")
+
+
+def switched(rb: Rollback, layout: str) -> Rollback:
+    """rb after moving to layout; a failed step fails the test that needed it, with the step's evidence."""
     try:
-        rollback.switch("separated")
+        rb.switch(layout)
     except StackgateError as exc:
         pytest.fail(str(exc), pytrace=False)
-    return rollback
+    return rb
 
 
 @pytest.fixture(scope="module")
