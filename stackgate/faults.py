@@ -311,7 +311,7 @@ def run_catalogue(profiles: list[str], log: Callable[[str], None] = print) -> li
         group, faults = item
         t0 = time.monotonic()
         verdicts = judge(faults, run_group(group, faults, profiles, log), group)
-        log(f"faults: group {group}: {', '.join('caught' if v.caught else 'MISSED' for v in verdicts)} "
+        log(f"faults: group {group}: {', '.join(outcome(v) for v in verdicts)} "
             f"({time.monotonic() - t0:.0f}s)")
         return verdicts
 
@@ -319,6 +319,13 @@ def run_catalogue(profiles: list[str], log: Callable[[str], None] = print) -> li
         static_future = pool.submit(lambda: [v for item in static.items() for v in one(item)])
         dynamic_verdicts = [v for item in dynamic.items() for v in one(item)]
         return static_future.result() + dynamic_verdicts
+
+
+def outcome(v: Verdict) -> str:
+    """caught / MISSED for a fault; clean / FALSE ALARM for a group without faults."""
+    if v.fault is None:
+        return "clean" if v.caught else "FALSE ALARM"
+    return "caught" if v.caught else "MISSED"
 
 
 def groups() -> dict[str, list[Fault]]:
@@ -341,7 +348,7 @@ def html_table(verdicts: list[Verdict]) -> str:
         name = v.fault.id if v.fault else f"(no fault: {v.group})"
         desc = v.fault.description if v.fault else "a clean stack must produce no failure"
         expect = "<br>".join(h.escape(p) for p in v.fault.must_fail) if v.fault else "none"
-        state = "caught" if v.caught and v.fault else ("clean" if v.caught else "MISSED" if v.fault else "FALSE ALARM")
+        state = outcome(v)
         colour = "#16794c" if v.caught else "#b42318"
         rows.append(f"<tr><td>{h.escape(name)}</td><td>{h.escape(desc)}</td><td>{h.escape(v.group)}</td>"
                     f"<td><code>{expect}</code></td><td style='color:{colour};font-weight:bold'>{state}</td>"
