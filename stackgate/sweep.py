@@ -94,11 +94,37 @@ def remove(resources: list[Resource], run: Callable = proc.run) -> None:
         run([*argv, *ids], timeout=180)
 
 
+def kill_compose_processes(projects: set[str], proc_dir: str = "/proc") -> list[int]:
+    """SIGKILL `docker compose` processes still working on these projects (their owner died mid-`up`)."""
+    import signal
+    from pathlib import Path
+
+    killed = []
+    for entry in Path(proc_dir).iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        words = [a.decode(errors="replace") for a in argv]
+        if any("compose" in w for w in words[:3]) and any(p in words for p in projects):
+            try:
+                os.kill(int(entry.name), signal.SIGKILL)
+                killed.append(int(entry.name))
+            except (ProcessLookupError, PermissionError):
+                pass
+    return killed
+
+
 def sweep(only_orphans: bool = True, log: Callable[[str], None] = print, run: Callable = proc.run,
           alive: Callable[[int], bool] = pid_alive) -> list[str]:
     """Remove stackgate leftovers (or everything of stackgate's); return the projects swept."""
     chosen = select(list_resources(run), only_orphans, alive)
     projects = sorted({r.project for r in chosen})
+    if projects and kill_compose_processes(set(projects)):
+        log(f"sweep: stopped the compose commands still running for {', '.join(projects)}")
+        chosen = select(list_resources(run), only_orphans, alive)  # they may have created more
     if chosen:
         counts = {k: sum(r.kind == k for r in chosen) for k in KINDS}
         log(f"sweep: removing {counts['container']} containers, {counts['network']} networks, "

@@ -38,3 +38,13 @@ def test_sweep_removes_containers_before_networks_and_volumes(fake_runner):
     removals = [c for c in run.calls if c[1] in ("rm", "network", "volume") and ("rm" in c)]
     assert removals[0][:3] == ["docker", "rm", "-f"] and removals[-1][:3] == ["docker", "volume", "rm"]
     assert "c2" not in sum(removals, []) and "v2" not in sum(removals, [])
+
+
+def test_compose_commands_of_a_dead_run_are_found_by_project(tmp_path, monkeypatch):
+    killed = []
+    monkeypatch.setattr(sweep.os, "kill", lambda pid, sig: killed.append(pid))
+    for pid, argv in ((101, ["docker", "compose", "-f", "x.yml", "-p", "stackgate-1-aa", "up"]),
+                      (102, ["docker", "compose", "-p", "other", "up"]), (103, ["python", "stackgate-1-aa"])):
+        (tmp_path / str(pid)).mkdir()
+        (tmp_path / str(pid) / "cmdline").write_bytes("\0".join(argv).encode() + b"\0")
+    assert sweep.kill_compose_processes({"stackgate-1-aa"}, proc_dir=str(tmp_path)) == [101] == killed
