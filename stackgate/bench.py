@@ -49,8 +49,9 @@ def smoke(extra: list[str]) -> float:
                              cwd=ROOT, capture_output=True, text=True, env={**os.environ, "STACKGATE_REPORTS": tmp})
         seconds = time.monotonic() - t0
     if res.returncode != 0:
-        raise SystemExit(f"bench: smoke failed ({res.returncode}); the benchmark needs a green suite:\n"
-                         + res.stdout[-2000:])
+        failed = [ln for ln in res.stdout.splitlines() if ln.startswith(("FAILED", "ERROR", "E "))]
+        raise SystemExit(f"bench: smoke {' '.join(extra)} failed ({res.returncode}); the benchmark needs a green "
+                         "suite:\n" + "\n".join(failed[:20] or res.stdout.splitlines()[-20:]))
     return seconds
 
 
@@ -63,7 +64,7 @@ def reuse_smoke(m: manifest_mod.Manifest, profiles: list[str]) -> float:
         compose.stop(down=True)
 
 
-def main(rounds: int = 2) -> int:
+def main(rounds: int = 3) -> int:
     m = manifest_mod.load()
     profiles = ["airgap", *(["gpu"] if gpu_available(docker_info()) else [])]
     runs: dict[str, list[float]] = {"bare_compose_cycle_s": [], "full_smoke_s": [], "reuse_smoke_s": []}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 CHROMIUM = "/usr/bin/chromium"
@@ -21,9 +22,12 @@ class RenderedPage:
     problem: str = ""
 
 
-def render_page(url: str, ready: str = "#app[data-ready='true']", rows: str = "#health-table tbody tr",
-                timeout_ms: int = 15000) -> RenderedPage:
-    """Load url in headless Chromium, wait for the ready selector, count rows, collect console errors."""
+def render_page(url: str | Callable[[], str], ready: str = "#app[data-ready='true']",
+                rows: str = "#health-table tbody tr", timeout_ms: int = 15000) -> RenderedPage:
+    """Load url in headless Chromium, wait for the ready selector, count rows, collect console errors.
+
+    url may be a callable that blocks until the page can be served: the browser starts meanwhile.
+    """
     if not os.path.exists(CHROMIUM):
         return RenderedPage(False, problem=f"{CHROMIUM} not installed (make setup installs Debian's chromium)")
     from playwright.sync_api import Error as PlaywrightError
@@ -38,7 +42,12 @@ def render_page(url: str, ready: str = "#app[data-ready='true']", rows: str = "#
                 tab.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
                 tab.on("pageerror", lambda e: page.errors.append(str(e)))
                 tab.on("requestfailed", lambda r: page.errors.append(f"request failed: {r.url}"))
-                tab.goto(url, wait_until="load")
+                try:
+                    target = url() if callable(url) else url
+                except Exception as exc:  # noqa: BLE001 - the stack did not come up: nothing to render
+                    page.problem = f"nothing to render: {str(exc).splitlines()[0] if str(exc) else exc!r}"
+                    return page
+                tab.goto(target, wait_until="load")
                 tab.wait_for_selector(ready, timeout=timeout_ms)
                 page.rows = tab.locator(rows).count()
                 page.screenshot = tab.screenshot(full_page=True)

@@ -26,10 +26,11 @@ from .browser import render_page
 from .errors import ManifestError, StackgateError
 from .metrics import Result, aggregate
 from .roundtrip import document_case, upload
-from .stack import Stack, running_stack
+from .stack import Stack, StackRun
 
 REPORTS = Path(os.environ.get("STACKGATE_REPORTS") or Path(__file__).resolve().parent.parent / "reports")
 STACK_KEY = pytest.StashKey[dict]()
+EARLY_KEY = pytest.StashKey[dict]()
 RESULTS_KEY = pytest.StashKey[dict]()
 
 
@@ -80,6 +81,42 @@ def ollama_backends(manifest: manifest_mod.Manifest) -> dict[str, str]:
     return out
 
 
+def profiles_for(config: pytest.Config) -> list[str]:
+    """The compose profiles of this session: the chosen one, plus gpu when the engine has GPUs."""
+    return [config.getoption("--stack-profile"), *(["gpu"] if engine.gpu_available(engine.docker_info()) else [])]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the stack (and a browser) in the background as soon as it is known that tests need it,
+    so that `up --wait` overlaps with pytest's own start, the static tests and the browser launch."""
+    config = session.config
+    if config.option.collectonly:
+        return
+    profiles = profiles_for(config)
+    if not any("stack" in getattr(i, "fixturenames", ()) and (i.get_closest_marker("gpu") is None or "gpu" in profiles)
+               for i in session.items):
+        return  # no test needs a stack (or only GPU tests, which skip without a GPU)
+    run = StackRun(config.stash[STACK_KEY]["manifest"], profiles, reuse=config.getoption("--stack-reuse"),
+                   keep=config.getoption("--keep-stack"), project=config.getoption("--stack-project"),
+                   log=live_log(config))
+    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="stackgate-early")
+    future = pool.submit(run.start)
+    early = {"run": run, "future": future, "profiles": profiles, "started": time.time()}
+    if any("rendered" in getattr(i, "fixturenames", ()) for i in session.items):
+        early["browser"] = pool.submit(render_page, lambda: future.result().url("frontend") + "/")
+    pool.shutdown(wait=False)
+    config.stash[EARLY_KEY] = early
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Whatever happened (an interrupt included), the stack this session started goes."""
+    early = session.config.stash.get(EARLY_KEY, None)
+    if early is not None:
+        early["future"].cancel()
+        if early["future"].done() or early["run"].stack is not None:
+            early["run"].stop()
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # the log scan after every other test; the rollback (which replaces the containers) last of all
     items.sort(key=lambda item: (item.get_closest_marker("rollback") is not None,
@@ -119,29 +156,37 @@ def gpu() -> bool:
 
 
 @pytest.fixture(scope="session")
-def stack_profiles(pytestconfig: pytest.Config, gpu: bool) -> list[str]:
+def stack_profiles(pytestconfig: pytest.Config) -> list[str]:
     """Compose profiles to apply: the chosen one, plus gpu when the engine has GPUs."""
-    return [pytestconfig.getoption("--stack-profile"), *(["gpu"] if gpu else [])]
+    early = pytestconfig.stash.get(EARLY_KEY, None)
+    return early["profiles"] if early else profiles_for(pytestconfig)
 
 
 @pytest.fixture(scope="session")
 def stack_start(pytestconfig: pytest.Config, manifest, stack_profiles) -> Iterator[dict]:
-    """Start the stack once per session: {'stack': Stack} or {'error': one-line reason}."""
-    log = live_log(pytestconfig)
-    state: dict = {}
+    """The session's stack, started once (in the background since collection): {'stack': Stack} or
+    {'error': reason}."""
+    early = pytestconfig.stash.get(EARLY_KEY, None)
+    run = early["run"] if early else StackRun(
+        manifest, stack_profiles, reuse=pytestconfig.getoption("--stack-reuse"),
+        keep=pytestconfig.getoption("--keep-stack"), project=pytestconfig.getoption("--stack-project"),
+        log=live_log(pytestconfig))
+    state: dict = {"profiles": stack_profiles}
     pytestconfig.stash[STACK_KEY]["start"] = state
-    started = time.time()
+    started = early["started"] if early else time.time()
     try:
-        with running_stack(manifest, stack_profiles, reuse=pytestconfig.getoption("--stack-reuse"),
-                           keep=pytestconfig.getoption("--keep-stack"),
-                           project=pytestconfig.getoption("--stack-project"), log=log) as stack:
-            state.update(stack=stack, seconds=time.time() - started, profiles=stack_profiles)
-            state.update(backends=ollama_backends(manifest), images=stack.image_ids(), standins=stack.standins())
-            yield state
-            state["logs"] = {n: stack.logs(n, tail=300) for n in stack.containers()} if state.get("failed") else {}
+        stack = early["future"].result() if early else run.start()
     except StackgateError as exc:
         state.update(error=str(exc), seconds=time.time() - started)
+        run.stop()
         yield state
+        return
+    state.update(stack=stack, seconds=time.time() - started)
+    state.update(backends=ollama_backends(manifest), images=stack.image_ids(), standins=stack.standins())
+    try:
+        yield state
+    finally:
+        run.stop()
 
 
 @pytest.fixture(scope="session")
@@ -181,11 +226,12 @@ def _process(stack, http, manifest, run_facts) -> dict:
 
 
 @pytest.fixture(scope="session")
-def evidence(stack, http, manifest, run_facts) -> dict[str, Future]:
+def evidence(request: pytest.FixtureRequest, stack, http, manifest, run_facts) -> dict[str, Future]:
     """Futures of the slow evidence, started together: 'documents' and 'browser'."""
     pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="evidence")
+    early = request.config.stash.get(EARLY_KEY, None)
     futures = {"documents": pool.submit(_process, stack, http, manifest, run_facts),
-               "browser": pool.submit(render_page, stack.url("frontend") + "/")}
+               "browser": (early or {}).get("browser") or pool.submit(render_page, stack.url("frontend") + "/")}
     pool.shutdown(wait=False)
     return futures
 

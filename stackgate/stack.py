@@ -215,40 +215,48 @@ def validate_compose(files: list[Path], project_dir: Path) -> None:
         raise StackStartError(f"compose files are not valid: {msg[:400]}")
 
 
-@contextlib.contextmanager
-def running_stack(manifest: Manifest, profiles: list[str], layout: str = "separated", reuse: bool = False,
-                  keep: bool = False, project: str | None = None, log: Log = print) -> Iterator[Stack]:
-    """Start (or adopt, with reuse) the stack; yield it healthy; always tear it down unless keep/reuse."""
-    files = manifest.compose_files(layout, profiles)
-    if reuse:
-        stack = Stack(manifest, layout, project or "rma", files, reused=True)
-        if not stack.containers():
-            raise StackStartError(f"--stack-reuse: no running compose project {stack.project!r}; "
-                                  "name it with --stack-project")
-        # "after initialization" for a stack we did not start: since its last container started
-        stack.ready_at = stack.started_at = stack.last_start()
-        log(f"stack: reusing the running project {stack.project}; starting and stopping nothing")
-        yield stack
-        return
-    swept = sweep.sweep(only_orphans=True, log=log)
-    if swept:
-        log(f"stack: swept leftovers of {len(swept)} aborted run(s)")
-    validate_compose(files, manifest.project_dir)
-    preflight(manifest, files)
-    name = project or sweep.new_project_name()
-    compose = StackCompose(context=str(manifest.project_dir), compose_file_name=[str(f) for f in files],
-                           project_name=name, wait_timeout=manifest.startup_timeout_s,
-                           command_timeout=manifest.startup_timeout_s + 60)
-    stack = Stack(manifest, layout, name, files, compose)
-    watcher = Watcher(stack, log)
-    log(f"stack: starting {layout} ({'+'.join(profiles) or 'base'}) as project {name}")
-    try:
-        watcher.start()
+class StackRun:
+    """One stack's lifecycle: `start()` (safe to call from a background thread) and `stop()`."""
+
+    def __init__(self, manifest: Manifest, profiles: list[str], layout: str = "separated", reuse: bool = False,
+                 keep: bool = False, project: str | None = None, log: Log = print) -> None:
+        self.manifest, self.profiles, self.layout = manifest, profiles, layout
+        self.reuse, self.keep, self.project, self.log = reuse, keep, project, log
+        self.stack: Stack | None = None
+        self.watcher: Watcher | None = None
+        self._stopped = False
+
+    def start(self) -> Stack:
+        """Start (or adopt, with reuse) the stack and return it healthy; StackgateError when it is not."""
+        files = self.manifest.compose_files(self.layout, self.profiles)
+        if self.reuse:
+            stack = Stack(self.manifest, self.layout, self.project or "rma", files, reused=True)
+            if not stack.containers():
+                raise StackStartError(f"--stack-reuse: no running compose project {stack.project!r}; "
+                                      "name it with --stack-project")
+            # "after initialization" for a stack we did not start: since its last container started
+            stack.ready_at = stack.started_at = stack.last_start()
+            self.log(f"stack: reusing the running project {stack.project}; starting and stopping nothing")
+            self.stack = stack
+            return stack
+        swept = sweep.sweep(only_orphans=True, log=self.log)
+        if swept:
+            self.log(f"stack: swept leftovers of {len(swept)} aborted run(s)")
+        validate_compose(files, self.manifest.project_dir)
+        preflight(self.manifest, files)
+        name = self.project or sweep.new_project_name()
+        compose = StackCompose(context=str(self.manifest.project_dir), compose_file_name=[str(f) for f in files],
+                               project_name=name, wait_timeout=self.manifest.startup_timeout_s,
+                               command_timeout=self.manifest.startup_timeout_s + 60)
+        stack = self.stack = Stack(self.manifest, self.layout, name, files, compose)
+        self.watcher = Watcher(stack, self.log)
+        self.log(f"stack: starting {self.layout} ({'+'.join(self.profiles) or 'base'}) as project {name}")
+        self.watcher.start()
         try:
             compose.start()
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
             raise StackStartError(failure_summary(stack, exc)) from None
-        # `up --wait` can return 0 with a service exited and its dependents never started: check
+        # a service that exited, or one whose dependents never started, is no healthy stack
         not_up = {n: s for n, s in stack.states().items() if s not in ("healthy", "running")}
         if not_up:
             raise StackStartError(failure_summary(stack, RuntimeError(
@@ -257,17 +265,36 @@ def running_stack(manifest: Manifest, profiles: list[str], layout: str = "separa
         stack.ready_at = time.time()
         for n in stack.containers():
             stack.healthy_after_s.setdefault(n, round(stack.ready_at - stack.started_at, 1))
-        log(f"stack: all services healthy after {stack.ready_at - stack.started_at:.1f}s")
-        yield stack
+        self.log(f"stack: all services healthy after {stack.ready_at - stack.started_at:.1f}s")
+        return stack
+
+    def stop(self) -> None:
+        """Tear down what start() made (containers, networks, volumes), once; nothing for reuse/keep."""
+        if self._stopped or self.stack is None or self.stack.reused:
+            return
+        self._stopped = True
+        if self.watcher:
+            self.watcher.done.set()
+        stack = self.stack
+        if self.keep:
+            self.log(f"stack: left running as project {stack.project} (--keep-stack); `make clean` removes it")
+            return
+        try:
+            if stack.compose is not None:
+                stack.compose.discard()
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+            pass
+        # whatever the files did not declare (e.g. the rollback layout's volume) goes too
+        sweep.remove([r for r in sweep.list_resources() if r.project == stack.project])
+        self.log(f"stack: project {stack.project} removed (containers, networks, volumes)")
+
+
+@contextlib.contextmanager
+def running_stack(manifest: Manifest, profiles: list[str], layout: str = "separated", reuse: bool = False,
+                  keep: bool = False, project: str | None = None, log: Log = print) -> Iterator[Stack]:
+    """Start (or adopt, with reuse) the stack; yield it healthy; always tear it down unless keep/reuse."""
+    run = StackRun(manifest, profiles, layout, reuse, keep, project, log)
+    try:
+        yield run.start()
     finally:
-        watcher.done.set()
-        if keep:
-            log(f"stack: left running as project {name} (--keep-stack); `make clean` removes it")
-        else:
-            try:
-                (stack.compose or compose).discard()
-            except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
-                pass
-            # whatever the files did not declare (e.g. the rollback layout's volume) goes too
-            sweep.remove([r for r in sweep.list_resources() if r.project == name])
-            log(f"stack: project {name} removed (containers, networks, volumes)")
+        run.stop()
