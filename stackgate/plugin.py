@@ -214,24 +214,25 @@ def run_facts() -> dict[str, str]:
 
 # --- evidence gathered concurrently ------------------------------------------------------------
 
-def _process(stack, http, manifest, run_facts) -> dict:
-    out = {}
-    for i, kind in enumerate(("png", "pdf")):
-        number = str(int(run_facts["number"]) + i)
-        case = document_case(manifest, kind, number, run_facts["vendor"] + kind.upper())
-        resp = upload(http, stack.url("doc-processor"), case)
-        body = resp.json() if "json" in resp.headers.get("content-type", "") else {"raw": resp.text}
-        out[kind] = (case, resp.status_code, body)
-    return out
+DOCUMENT_KINDS = ("png", "pdf")
+
+
+def _process(stack, http, manifest, run_facts, kind: str) -> tuple:
+    """(case, status, body) of one document of this run's facts uploaded to doc-processor."""
+    number = str(int(run_facts["number"]) + DOCUMENT_KINDS.index(kind))
+    case = document_case(manifest, kind, number, run_facts["vendor"] + kind.upper())
+    resp = upload(http, stack.url("doc-processor"), case)
+    body = resp.json() if "json" in resp.headers.get("content-type", "") else {"raw": resp.text}
+    return case, resp.status_code, body
 
 
 @pytest.fixture(scope="session")
 def evidence(request: pytest.FixtureRequest, stack, http, manifest, run_facts) -> dict[str, Future]:
-    """Futures of the slow evidence, started together: 'documents' and 'browser'."""
-    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="evidence")
+    """Futures of the slow evidence, started together: one per document kind, and 'browser'."""
+    pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="evidence")
     early = request.config.stash.get(EARLY_KEY, None)
-    futures = {"documents": pool.submit(_process, stack, http, manifest, run_facts),
-               "browser": (early or {}).get("browser") or pool.submit(render_page, stack.url("frontend") + "/")}
+    futures = {kind: pool.submit(_process, stack, http, manifest, run_facts, kind) for kind in DOCUMENT_KINDS}
+    futures["browser"] = (early or {}).get("browser") or pool.submit(render_page, stack.url("frontend") + "/")
     pool.shutdown(wait=False)
     return futures
 
@@ -239,7 +240,7 @@ def evidence(request: pytest.FixtureRequest, stack, http, manifest, run_facts) -
 @pytest.fixture(scope="session")
 def processed(evidence) -> dict:
     """kind -> (case, status, response JSON) for a PNG and a PDF uploaded to doc-processor."""
-    return evidence["documents"].result()
+    return {kind: evidence[kind].result() for kind in DOCUMENT_KINDS}
 
 
 @pytest.fixture
