@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -306,7 +307,8 @@ def _metrics_html(config: pytest.Config) -> str:
     colours = {"PASS": "#16794c", "FAIL": "#b42318", "UNKNOWN": "#8a6d00", "SKIPPED": "#555"}
     for m in aggregate(config.stash[RESULTS_KEY]):
         colour = colours.get(m.status.split(" ")[0], "#333")
-        tests = "".join(f"<li>{html.escape(r.nodeid)}: {r.outcome}</li>" for r in m.results)
+        tests = "".join(f"<li><a href='#{html.escape(quote(r.nodeid, safe=''))}'>{html.escape(r.nodeid)}</a>: "
+                        f"{r.outcome}</li>" for r in m.results)
         detail = f"<details><summary>{len(m.results)} test(s)</summary><ul>{tests}</ul></details>" if tests else "no test ran"
         rows.append(f"<tr><td>{html.escape(m.title)}</td><td style='color:{colour};font-weight:bold'>{m.status}</td>"
                     f"<td>{detail}</td><td>{html.escape(m.reason)}</td></tr>")
