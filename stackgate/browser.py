@@ -18,7 +18,7 @@ class RenderedPage:
     available: bool
     rows: int = 0
     errors: list[str] = field(default_factory=list)
-    screenshot: bytes = b""
+    screenshot: bytes = field(default=b"", repr=False)
     problem: str = ""
 
 

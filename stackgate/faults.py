@@ -64,6 +64,14 @@ def set_key(service: str, key: str, value: object, file: str = "docker-compose-s
     return compose_edit(file, lambda doc: doc["services"][service].__setitem__(key, value))
 
 
+def add_script(src: str) -> Edit:
+    """Add a <script src=...> to the copy's frontend page (mounted over the image's by the fault)."""
+    def apply(stack_dir: Path) -> None:
+        page = stack_dir / "services/app/static/index.html"
+        page.write_text(page.read_text().replace("</head>", f'  <script src="{src}"></script>\n</head>'))
+    return apply
+
+
 def exec_in(service: str, shell: str) -> Action:
     """Run a shell command inside a service's container of the project (after start)."""
     def act(project: str) -> None:
@@ -155,6 +163,16 @@ CATALOGUE: tuple[Fault, ...] = (
           (), (r"test_no_error_lines_after_initialization\[ner-graph-service\]",), "logs-clean",
           "ner-graph-service", group="A",
           actions=(exec_in("ner-graph-service", "echo 'ERROR injected: graph write failed' > /proc/1/fd/1"),)),
+    Fault("frontend-loads-an-outside-asset", "the frontend page pulls a script from another host",
+          (add_script("http://127.0.0.2:9/cdn/app.js"),
+           set_key("frontend", "volumes", ["./services/app/static/index.html:/opt/services/app/static/index.html:ro"])),
+          (r"test_page_and_assets_reference_no_external_url", r"test_page_renders_in_chromium_without_console_errors"),
+          "frontend-loads", "frontend", may_fail=(r"test_every_asset_the_page_references_answers_200",), group="A"),
+    Fault("document-ingestion-broken", "doc-processor hands documents to a client-rag address nobody serves",
+          (set_env("doc-processor", "CLIENT_RAG_URL", "http://client-rag-service:9999"),),
+          (r"test_documents::test_document_text_is_read_by_the_vision_model",), "document-processing", "doc-processor",
+          may_fail=(r"test_documents::", r"test_service_reaches_only_the_ollama_it_is_routed_to\[doc-processor\]",
+                    r"test_no_error_lines_after_initialization\[doc-processor\]"), group="A"),
     Fault("live-llm-model-on-vision", "the running vision Ollama holds an LLM model",
           (set_env("ollama-vision", "MODELS", "llava:7b nomic-embed-text llama3.2:latest"),),
           (r"test_ollama_holds_no_model_of_the_other_job\[ollama-vision\]",), "models", "ollama-vision", group="A"),
