@@ -32,6 +32,7 @@ STACK_DIR = ROOT / "stack"
 CONTRACT = ["tests_contract/test_compose_contract.py"]
 SMOKE = ["tests_smoke", "tests_contract/test_routing.py"]
 
+REPORT_DIR = Path(os.environ.get("STACKGATE_REPORTS") or ROOT / "reports") / "faults"
 Edit = Callable[[Path], None]
 Action = Callable[[str], None]  # gets the compose project name
 
@@ -208,11 +209,15 @@ def test_id(case: ET.Element) -> str:
     return f"{module}::{case.get('name')}"
 
 
-def run_suite(manifest: Path, paths: list[str], extra: list[str], workdir: Path, timeout: float = 900) -> SuiteRun:
+def run_suite(manifest: Path, paths: list[str], extra: list[str], workdir: Path, timeout: float = 900,
+              html: Path | None = None) -> SuiteRun:
     """Run pytest on paths against manifest in a subprocess; parse its JUnit XML."""
     junit = workdir / "junit.xml"
     argv = [sys.executable, "-m", "pytest", *paths, f"--manifest={manifest}", "-p", "no:cacheprovider",
             "-q", "--no-header", f"--junitxml={junit}", "-o", "addopts=--strict-markers", *extra]
+    if html is not None:  # the broken stack's own report: its findings and the logs attached to them
+        html.parent.mkdir(parents=True, exist_ok=True)
+        argv += [f"--html={html}", "--self-contained-html"]
     env = {**os.environ, "STACKGATE_REPORTS": str(workdir)}
     t0 = time.monotonic()
     res = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env)
@@ -252,7 +257,7 @@ def run_group(group: str, faults: list[Fault], profiles: list[str], log: Callabl
             return run_suite(manifest_path, CONTRACT, profile_args, workdir)
         if not any(f.actions for f in faults):
             # the suite starts the (broken) stack itself, as a release engineer's run would
-            return run_suite(manifest_path, SMOKE, profile_args, workdir)
+            return run_suite(manifest_path, SMOKE, profile_args, workdir, html=REPORT_DIR / f"{group}.html")
         # after-start actions need the stack up first: start it here, then test it in reuse mode
         manifest = load_manifest(manifest_path)
         project = sweep.new_project_name()
@@ -269,8 +274,8 @@ def run_group(group: str, faults: list[Fault], profiles: list[str], log: Callabl
             for fault in faults:
                 for action in fault.actions:
                     action(project)
-            return run_suite(manifest_path, SMOKE,
-                             [*profile_args, "--stack-reuse", "--stack-project", project], workdir)
+            return run_suite(manifest_path, SMOKE, [*profile_args, "--stack-reuse", "--stack-project", project],
+                             workdir, html=REPORT_DIR / f"{group}.html")
         finally:
             try:
                 compose.stop(down=True)
@@ -368,7 +373,10 @@ def html_table(verdicts: list[Verdict]) -> str:
         expect = "<br>".join(h.escape(p) for p in v.fault.must_fail) if v.fault else "none"
         state = outcome(v)
         colour = "#16794c" if v.caught else "#b42318"
-        rows.append(f"<tr><td>{h.escape(name)}</td><td>{h.escape(desc)}</td><td>{h.escape(v.group)}</td>"
+        group = h.escape(v.group)
+        if not v.group.startswith("static"):
+            group = f"<a href='faults/{group}.html'>{group}</a>"
+        rows.append(f"<tr><td>{h.escape(name)}</td><td>{h.escape(desc)}</td><td>{group}</td>"
                     f"<td><code>{expect}</code></td><td style='color:{colour};font-weight:bold'>{state}</td>"
                     f"<td>{v.seconds:.1f}</td><td>{h.escape('; '.join(v.problems))[:600]}</td></tr>")
     return ("<!doctype html><html><head><meta charset='utf-8'><title>stackgate fault catalogue</title></head><body>"

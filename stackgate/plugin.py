@@ -282,7 +282,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
         elif report.failed:
             reason = str(getattr(report.longrepr, "reprcrash", None) and report.longrepr.reprcrash.message or "")
         item.config.stash[RESULTS_KEY].setdefault(metric.args[0], []).append(
-            Result(item.nodeid, report.outcome, reason.splitlines()[0] if reason else ""))
+            Result(item.nodeid, report.outcome, reason.splitlines()[0].removeprefix("AssertionError: ") if reason else ""))
     if report.failed and report.when == "call":
         state = item.config.stash[STACK_KEY].get("start") or {}
         stack: Stack | None = state.get("stack")
@@ -327,7 +327,8 @@ def _environment(config: pytest.Config) -> dict[str, str]:
     if stack is None:
         return env
     env["Compose project"] = stack.project + (" (reused)" if stack.reused else "")
-    env["Stack healthy after"] = f"{(stack.ready_at or time.time()) - stack.started_at:.1f} s"
+    env["Stack healthy after"] = ("n/a: reused, started outside this session" if stack.reused
+                                  else f"{(stack.ready_at or time.time()) - stack.started_at:.1f} s")
     for name in stack.manifest.ollamas:
         env[f"{name} backend"] = state.get("backends", {}).get(name, "not read")
     standins = state.get("standins") or {}
