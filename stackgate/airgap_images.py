@@ -70,11 +70,3 @@ def build_all(log: Callable[[str], None] = print) -> list[str]:
             build_image(spec, recipe, log)
         recipes[spec.ref] = recipe
     return list(recipes)
-
-
-def missing_images(refs: list[str], run: Callable = proc.run) -> list[str]:
-    """The refs among refs that are not present locally."""
-    return [r for r in refs if image_recipe(r, run) is None]
-
-
-__all__ = ["SPECS", "ImageBuildError", "build_all", "missing_images"]

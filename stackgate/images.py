@@ -10,7 +10,6 @@ import hashlib
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable
@@ -144,15 +143,3 @@ def build_image(spec: ImageSpec, recipe: str, log: Callable[[str], None] = print
         tail = (res.stderr or res.stdout).strip()[-600:]
         raise ImageBuildError(f"images: building {spec.ref} failed: {tail}")
     log(f"images: {spec.ref} built in {time.monotonic() - t0:.0f}s")
-
-
-def main(argv: list[str] | None = None) -> int:
-    """CLI: build the base image (and, when stack/ defines them, the airgap images)."""
-    from .airgap_images import build_all  # local import: stack layout lives there
-
-    try:
-        build_all(log=print)
-    except ImageBuildError as exc:
-        print(f"stackgate: {exc}", file=sys.stderr)
-        return 1
-    return 0
