@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -42,7 +43,7 @@ def ensure_wheelhouse(log: Callable[[str], None] = print) -> None:
     log("images: building the wheelhouse from PyPI (pip wheel)")
     env = {k: v for k, v in os.environ.items() if k != "PIP_FIND_LINKS"}
     env["PIP_CONFIG_FILE"] = os.devnull  # the host's pip config points at local indexes
-    res = proc.run([str(Path(os.sys.executable)), "-m", "pip", "wheel", "-q", "-w", str(WHEELS),
+    res = proc.run([sys.executable, "-m", "pip", "wheel", "-q", "-w", str(WHEELS),
                     "-r", str(RUNTIME_DIR / "requirements.txt")], timeout=1800, env=env)
     if res.returncode != 0:
         raise ImageBuildError(f"images: pip wheel failed: {res.stderr.strip()[-400:]}")
