@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PYTEST := $(BIN)/python -m pytest
 REPORT_OPTS = --self-contained-html
 
-.PHONY: setup smoke test unit bench clean venv
+.PHONY: setup smoke release test unit bench clean venv
 
 venv: $(VENV)/.installed
 
@@ -20,14 +20,19 @@ $(VENV)/.installed: pyproject.toml
 setup: venv
 	$(BIN)/python -m stackgate setup
 
-## smoke: the release gate against the airgap stack; writes reports/smoke.html and reports/smoke.xml
+## smoke: the smoke gate against the airgap stack; writes reports/smoke.html and reports/smoke.xml; exits
+## non-zero unless every metric the gate requires is PASS (or an optional skip)
 smoke: setup
-	$(PYTEST) -m smoke --html=reports/smoke.html $(REPORT_OPTS) --junitxml=reports/smoke.xml
+	$(PYTEST) -m smoke --gate smoke --html=reports/smoke.html $(REPORT_OPTS) --junitxml=reports/smoke.xml
+
+## release: the release gate (smoke + rollback, logs watched 60 s after the last check): reports/release.html
+release: setup
+	$(PYTEST) -m "smoke or rollback" --gate release --html=reports/release.html $(REPORT_OPTS) --junitxml=reports/release.xml
 
 ## test: the project's own tests: unit, contract, smoke, rollback (reports/test.html + .xml), then the
 ## fault catalogue in a session of its own (it needs the stack's ports): reports/faults.html + .xml
 test: setup
-	$(PYTEST) --html=reports/test.html $(REPORT_OPTS) --junitxml=reports/test.xml
+	$(PYTEST) --gate release --html=reports/test.html $(REPORT_OPTS) --junitxml=reports/test.xml
 	$(PYTEST) tests_faults --html=reports/faults-run.html $(REPORT_OPTS) --junitxml=reports/faults.xml
 
 ## unit: only the fast tests without Docker

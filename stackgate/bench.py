@@ -27,9 +27,7 @@ TARGET_RATIO, TARGET_REUSE_S = 1.3, 15.0
 
 
 def compose_for(m: manifest_mod.Manifest, profiles: list[str]) -> StackCompose:
-    return StackCompose(context=str(m.project_dir),
-                        compose_file_name=[str(f) for f in m.compose_files("separated", profiles)],
-                        project_name=sweep.new_project_name(), wait_timeout=m.startup_timeout_s)
+    return StackCompose.for_layout(m, "separated", profiles, sweep.new_project_name())
 
 
 def bare_cycle(m: manifest_mod.Manifest, profiles: list[str]) -> float:

@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = os.environ.get("STACKGATE_CHROMIUM", "/usr/bin/chromium")  # Debian's; the environment may name another
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -16,7 +16,7 @@ class RenderedPage:
     """What the browser saw: health rows rendered, console errors, failed requests, a screenshot."""
 
     available: bool
-    rows: int = 0
+    rows: list[list[str]] = field(default_factory=list)  # the cells' text of each rendered row
     errors: list[str] = field(default_factory=list)
     screenshot: bytes = field(default=b"", repr=False)
     problem: str = ""
@@ -29,7 +29,8 @@ def render_page(url: str | Callable[[], str], ready: str = "#app[data-ready='tru
     url may be a callable that blocks until the page can be served: the browser starts meanwhile.
     """
     if not os.path.exists(CHROMIUM):
-        return RenderedPage(False, problem=f"{CHROMIUM} not installed (make setup installs Debian's chromium)")
+        return RenderedPage(False, problem=f"no browser can start: {CHROMIUM} is not installed "
+                                           "(make setup installs Debian's chromium)")
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
@@ -49,7 +50,8 @@ def render_page(url: str | Callable[[], str], ready: str = "#app[data-ready='tru
                     return page
                 tab.goto(target, wait_until="load")
                 tab.wait_for_selector(ready, timeout=timeout_ms)
-                page.rows = tab.locator(rows).count()
+                page.rows = [[cell.strip() for cell in row.locator("td").all_inner_texts()]
+                             for row in tab.locator(rows).all()]
                 page.screenshot = tab.screenshot(full_page=True)
             finally:
                 browser.close()

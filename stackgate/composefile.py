@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from urllib.parse import urlparse
@@ -64,3 +65,28 @@ def published(config: dict, service: str) -> dict[int, int]:
         if p.get("published"):
             out[int(p["published"])] = int(p["target"])
     return out
+
+
+_CONSTANT = re.compile(r"^\s*(true|/bin/true|:|exit\s+0|echo\b[^|;&]*)\s*$")
+_SWALLOWED = re.compile(r"(\|\|\s*(true|:|exit\s+0)|;\s*(true|exit\s+0))\s*$")
+_VERSION = re.compile(r"(^|\s)(--version|version)\s*$")
+_PORT_PROBE = re.compile(r"/dev/tcp/|\bnc\b[^|;&]*\s-z|\b(curl|wget)\b[^|;&]*/api/version")
+
+
+def healthcheck_cannot_fail(config: dict, service: str, holds_models: bool) -> str | None:
+    """Why a service's healthcheck passes whatever it guards (a constant, a swallowed exit status, `--version`,
+    a bare liveness probe on a server that must hold models), or None when it can fail."""
+    check = config["services"][service].get("healthcheck") or {}
+    test = check.get("test") or []
+    if not test or check.get("disable") or test[0] == "NONE":
+        return None  # no healthcheck at all: test_every_service_has_a_healthcheck says so
+    command = test[1] if test[0] == "CMD-SHELL" else " ".join(test[1:] if test[0] == "CMD" else test)
+    if _CONSTANT.match(command):
+        return f"`{command}` is a constant"
+    if _SWALLOWED.search(command):
+        return f"`{command}` swallows the exit status"
+    if _VERSION.search(command):
+        return f"`{command}` only prints a version"
+    if holds_models and _PORT_PROBE.search(command):
+        return f"`{command}` only probes the port of a server that must hold models"
+    return None

@@ -20,7 +20,12 @@ class ManifestError(StackgateError):
 
 
 class StackStartError(StackgateError):
-    """The stack did not come up healthy within its bound."""
+    """The stack did not come up healthy within its bound; `causes` maps each service that failed by itself
+    (exited, unhealthy) to its state, leaving out those merely waiting for it."""
+
+    def __init__(self, message: str, causes: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.causes = dict(causes or {})
 
 
 class ComposeFileError(StackgateError):

@@ -8,6 +8,7 @@ that one broken stack serves several faults on different services.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -22,15 +23,16 @@ from pathlib import Path
 
 import yaml
 
-from . import sweep
+from .errors import StackgateError
 from .manifest import load as load_manifest
 from .metrics import METRICS
-from .stack import StackCompose, failure_summary
+from .stack import StackRun
 
 ROOT = Path(__file__).resolve().parent.parent
 STACK_DIR = ROOT / "stack"
 CONTRACT = ["tests_contract/test_compose_contract.py"]
 SMOKE = ["tests_smoke", "tests_contract/test_routing.py"]
+ROLLBACK = [*SMOKE, "tests_rollback"]
 
 REPORT_DIR = Path(os.environ.get("STACKGATE_REPORTS") or ROOT / "reports") / "faults"
 Edit = Callable[[Path], None]
@@ -81,6 +83,28 @@ def exec_in(service: str, shell: str) -> Action:
     return act
 
 
+def exec_detached(service: str, shell: str) -> Action:
+    """Start a shell command inside a service's container and leave it running (after start)."""
+    def act(project: str) -> None:
+        subprocess.run(["docker", "compose", "-p", project, "exec", "-d", "-T", service, "sh", "-c", shell],
+                       check=True, capture_output=True, timeout=60)
+    return act
+
+
+def legacy_container(service: str) -> Action:
+    """A container of the project from an older separated layout (a renamed service that `up` without
+    --remove-orphans never removed), on the stack's network: the seed's `down` + `up -d` leave it."""
+    def act(project: str) -> None:
+        network = f"{project}_rma-network"
+        subprocess.run(["docker", "run", "-d", "--name", f"{project}-{service}-1", "--network", network,
+                        "--label", f"com.docker.compose.project={project}",
+                        "--label", f"com.docker.compose.service={service}",
+                        "--label", "com.docker.compose.oneoff=False", "--label", "com.docker.compose.container-number=1",
+                        "stackgate/airgap-runtime:latest", "sleep", "infinity"],
+                       check=True, capture_output=True, timeout=60)
+    return act
+
+
 def stop(service: str) -> Action:
     """Stop a service's container (after start)."""
     def act(project: str) -> None:
@@ -104,6 +128,9 @@ class Fault:
     may_fail: tuple[str, ...] = ()       # declared consequences (not accidents)
     group: str = "static"                # 'static', or the dynamic group sharing one broken stack
     actions: tuple[Action, ...] = ()     # after start (dynamic groups run the stack themselves)
+    env: tuple[tuple[str, str], ...] = ()  # environment of the suite run (e.g. a browser that cannot start)
+    watch_logs_s: float = 0.0            # how long the group's log scan must keep watching
+    status: str = "FAIL"                 # what the metric must read: FAIL, or UNKNOWN (evidence missing)
 
 
 def _routing_fault(service: str, var: str, wrong: str) -> Fault:
@@ -149,6 +176,10 @@ CATALOGUE: tuple[Fault, ...] = (
           (set_env("doc-processor", "OLLAMA_URL", None),),
           (r"test_every_model_a_service_names_is_held_by_the_ollama_it_reaches\[doc-processor\]",
            r"test_url_variables_point_at_the_right_ollama\[doc-processor\]"), "models", "doc-processor"),
+    Fault("healthcheck-cannot-fail", "the LLM Ollama's healthcheck is `ollama --version` (always exits 0)",
+          (compose_edit("docker-compose-separated.yml", lambda d: d["services"]["ollama"]["healthcheck"]
+                        .__setitem__("test", ["CMD", "ollama", "--version"])),),
+          (r"test_every_healthcheck_can_fail\[ollama\]",), "services-running", "ollama"),
     # dynamic, group A: one broken stack, faults on different services
     Fault("live-ocr-on-llm-ollama", "running ocr-service sends its vision calls to the LLM Ollama",
           (set_env("ocr-service", "OLLAMA_URL", "http://ollama:11434"),),
@@ -177,18 +208,45 @@ CATALOGUE: tuple[Fault, ...] = (
     Fault("live-llm-model-on-vision", "the running vision Ollama holds an LLM model",
           (set_env("ollama-vision", "MODELS", "llava:7b nomic-embed-text llama3.2:latest"),),
           (r"test_ollama_holds_no_model_of_the_other_job\[ollama-vision\]",), "models", "ollama-vision", group="A"),
+    Fault("ollama-healthcheck-ignores-models", "the vision Ollama's healthcheck only asks whether `ollama list` answers",
+          (compose_edit("docker-compose-separated.yml", lambda d: d["services"]["ollama-vision"]["healthcheck"]
+                        .__setitem__("test", ["CMD-SHELL", "ollama list >/dev/null"])),),
+          (r"test_ollama_healthcheck_fails_while_a_model_it_guards_is_missing\[ollama-vision\]",),
+          "ollamas-healthy", "ollama-vision", group="A"),
+    Fault("app-healthcheck-always-passes", "rag-service's healthcheck ends in `|| true`",
+          (compose_edit("docker-compose-separated.yml", lambda d: d["services"]["rag-service"]["healthcheck"]
+                        .__setitem__("test", ["CMD-SHELL", "python -m app.healthcheck 8102 || true"])),),
+          (r"test_app_healthcheck_fails_while_a_dependency_is_unreachable\[rag-service\]",),
+          "services-running", "rag-service", group="A"),
+    Fault("error-begins-after-the-last-test", "client-rag-service logs an ERROR every 20 s, beginning 45 s after "
+          "the stack is handed to the suite (after its last check; only the log watch sees it)",
+          (), (r"test_no_error_lines_after_initialization\[client-rag-service\]",), "logs-clean",
+          "client-rag-service", group="A", watch_logs_s=80,
+          actions=(exec_detached("client-rag-service", "sleep 45; while true; do "
+                                 "echo 'ERROR late: embedding queue stalled' > /proc/1/fd/1; sleep 20; done"),)),
     # dynamic, group B: a data store goes down under a running stack
     Fault("datastore-down", "redis stops while the stack runs",
           (), (r"test_service_is_running_and_healthy\[redis\]",), "services-running", "redis",
           may_fail=(r"\[(doc-processor|rag-service|redis)\]", r"test_documents::", r"test_rag_answers",
                     r"test_frontend::test_page_renders", r"test_empty_input_is_refused_with_a_json_error\[rag"),
           group="B", actions=(stop("redis"),)),
+    Fault("browser-cannot-start", "the browser the frontend check drives is missing",
+          (), (), "frontend-loads", "frontend", group="B", status="UNKNOWN",
+          env=(("STACKGATE_CHROMIUM", "/nonexistent/chromium"),)),
+    # dynamic, group R: the rollback as the seed writes it leaves a container of the separated layout
+    Fault("rollback-leaves-an-orphan", "a container of an older separated layout (renamed service ollama-v1) "
+          "survives `down` + `up -d simple`",
+          (), (r"test_rollback_leaves_no_container_or_network_of_the_separated_layout",), "rollback", "ollama-v1",
+          may_fail=(r"test_every_service_is_healthy_on_the_simple_stack",
+                    r"test_forward_again_the_separated_stack_is_healthy_and_keeps_the_data"),
+          group="R", actions=(legacy_container("ollama-v1"),)),
     # dynamic, group C: a service exits right after it starts (the suite's own start must fail)
     Fault("service-exits-after-start", "notes-service exits as soon as it starts",
           (set_key("notes-service", "command", ["python", "-c", "print('notes-service: exiting'); raise SystemExit(3)"]),),
           (r"test_the_stack_comes_up_healthy_within_its_bound",), "services-running", "notes-service", group="C"),
 )
 CLEAN_GROUPS = ("static-clean", "clean")  # false-alarm checks: no fault, no failure
+ROLLBACK_GROUPS = ("R",)  # groups that run the rollback too (the release gate)
 
 
 # --- running ----------------------------------------------------------------------------------
@@ -197,11 +255,16 @@ CLEAN_GROUPS = ("static-clean", "clean")  # false-alarm checks: no fault, no fai
 class SuiteRun:
     """What a suite run against a (broken) copy produced."""
 
-    failures: dict[str, str] = field(default_factory=dict)  # test id -> first line of its message
+    failures: dict[str, str] = field(default_factory=dict)  # test id -> its failure message
     passed: int = 0
     skipped: int = 0
     seconds: float = 0.0
     error: str = ""
+    metrics: dict[str, dict] = field(default_factory=dict)  # metric id -> its entry of metrics.json
+
+    @property
+    def ran(self) -> int:
+        return self.passed + len(self.failures)
 
 
 def test_id(case: ET.Element) -> str:
@@ -210,17 +273,17 @@ def test_id(case: ET.Element) -> str:
 
 
 def run_suite(manifest: Path, paths: list[str], extra: list[str], workdir: Path, timeout: float = 900,
-              html: Path | None = None) -> SuiteRun:
-    """Run pytest on paths against manifest in a subprocess; parse its JUnit XML."""
+              html: Path | None = None, env: dict[str, str] | None = None) -> SuiteRun:
+    """Run pytest on paths against manifest in a subprocess; parse its JUnit XML and metrics.json."""
     junit = workdir / "junit.xml"
     argv = [sys.executable, "-m", "pytest", *paths, f"--manifest={manifest}", "-p", "no:cacheprovider",
             "-q", "--no-header", f"--junitxml={junit}", "-o", "addopts=--strict-markers", *extra]
     if html is not None:  # the broken stack's own report: its findings and the logs attached to them
         html.parent.mkdir(parents=True, exist_ok=True)
         argv += [f"--html={html}", "--self-contained-html"]
-    env = {**os.environ, "STACKGATE_REPORTS": str(workdir)}
     t0 = time.monotonic()
-    res = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env)
+    res = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+                         env={**os.environ, **(env or {}), "STACKGATE_REPORTS": str(workdir)})
     run = SuiteRun(seconds=round(time.monotonic() - t0, 1))
     if not junit.exists():
         run.error = f"pytest exited {res.returncode} without a report: {(res.stderr or res.stdout)[-400:]}"
@@ -228,12 +291,14 @@ def run_suite(manifest: Path, paths: list[str], extra: list[str], workdir: Path,
     for case in ET.parse(junit).getroot().iter("testcase"):
         bad = case.find("failure") if case.find("failure") is not None else case.find("error")
         if bad is not None:
-            text = (bad.get("message") or bad.text or "").strip()
-            run.failures[test_id(case)] = text
+            run.failures[test_id(case)] = (bad.get("message") or bad.text or "").strip()
         elif case.find("skipped") is not None:
             run.skipped += 1
         else:
             run.passed += 1
+    metrics = workdir / "metrics.json"
+    if metrics.exists():
+        run.metrics = {m["metric"]: m for m in json.loads(metrics.read_text())["metrics"]}
     return run
 
 
@@ -247,40 +312,42 @@ def broken_copy(faults: list[Fault], workdir: Path) -> Path:
     return stack_dir / "manifest.yaml"
 
 
+def suite_for(group: str, faults: list[Fault], profiles: list[str]) -> tuple[list[str], list[str], dict[str, str]]:
+    """(test paths, pytest options, environment) of one group's run."""
+    profile_args = ["--stack-profile", next((p for p in profiles if p != "gpu"), "airgap")]
+    if group.startswith("static"):
+        return CONTRACT, profile_args, {}
+    rollback = group in ROLLBACK_GROUPS
+    watch = max([f.watch_logs_s for f in faults], default=0.0)
+    env = {k: v for f in faults for k, v in f.env}
+    return (ROLLBACK if rollback else SMOKE,
+            [*profile_args, "--gate", "release" if rollback else "smoke", "--watch-logs", str(watch)], env)
+
+
 def run_group(group: str, faults: list[Fault], profiles: list[str], log: Callable[[str], None] = print) -> SuiteRun:
     """Run one group: static faults (or 'static-clean') against the contract; dynamic ones on a stack."""
     with tempfile.TemporaryDirectory(prefix=f"stackgate-fault-{group}-") as tmp:
         workdir = Path(tmp)
         manifest_path = broken_copy(faults, workdir)
-        profile_args = ["--stack-profile", next((p for p in profiles if p != "gpu"), "airgap")]
-        if group.startswith("static"):
-            return run_suite(manifest_path, CONTRACT, profile_args, workdir)
+        paths, args, env = suite_for(group, faults, profiles)
+        html = None if group.startswith("static") else REPORT_DIR / f"{group}.html"
         if not any(f.actions for f in faults):
             # the suite starts the (broken) stack itself, as a release engineer's run would
-            return run_suite(manifest_path, SMOKE, profile_args, workdir, html=REPORT_DIR / f"{group}.html")
+            return run_suite(manifest_path, paths, args, workdir, html=html, env=env)
         # after-start actions need the stack up first: start it here, then test it in reuse mode
-        manifest = load_manifest(manifest_path)
-        project = sweep.new_project_name()
-        compose = StackCompose(context=str(manifest.project_dir),
-                               compose_file_name=[str(f) for f in manifest.compose_files("separated", profiles)],
-                               project_name=project, wait_timeout=manifest.startup_timeout_s,
-                               command_timeout=manifest.startup_timeout_s + 60)
+        run = StackRun(load_manifest(manifest_path), profiles, log=lambda _msg: None)
         try:
             try:
-                compose.start()
-            except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
-                from .stack import Stack
-                return SuiteRun(error=failure_summary(Stack(manifest, "separated", project, []), exc))
+                stack = run.start()
+            except StackgateError as exc:
+                return SuiteRun(error=str(exc))
             for fault in faults:
                 for action in fault.actions:
-                    action(project)
-            return run_suite(manifest_path, SMOKE, [*profile_args, "--stack-reuse", "--stack-project", project],
-                             workdir, html=REPORT_DIR / f"{group}.html")
+                    action(stack.project)
+            return run_suite(manifest_path, paths, [*args, "--stack-reuse", "--stack-owned", "--stack-project",
+                                                    stack.project], workdir, html=html, env=env)
         finally:
-            try:
-                compose.stop(down=True)
-            finally:
-                sweep.remove([r for r in sweep.list_resources() if r.project == project])
+            run.stop()
 
 
 @dataclass
@@ -292,33 +359,62 @@ class Verdict:
     seconds: float
 
 
+def header(fault: Fault) -> str:
+    """The start of a finding about the fault's own metric and service: '[Title] service'."""
+    return f"[{METRICS[fault.metric]}] {fault.service}"
+
+
+def names_fault(fault: Fault, message: str) -> bool:
+    """True when a failure message carries a finding on the fault's metric about the fault's service."""
+    return re.search(re.escape(header(fault)) + r"(:|\s)", message) is not None
+
+
+def claims(fault: Fault, test: str, message: str, caught: bool) -> bool:
+    """True when a failure is the fault's: one of its expected tests, or (once the fault itself was caught)
+    a declared consequence. A consequence belongs to this one fault, never to the group."""
+    if any(re.search(p, test) for p in fault.must_fail):
+        return True
+    return caught and any(re.search(p, test) for p in fault.may_fail)
+
+
+def caught_problems(fault: Fault, run: SuiteRun) -> list[str]:
+    """Why the fault was not caught for the right reason (empty when it was)."""
+    problems = []
+    for pattern in fault.must_fail:
+        matched = {t: m for t, m in run.failures.items() if re.search(pattern, t)}
+        if not matched:
+            problems.append(f"missed: no failing test matches {pattern}")
+        elif not any(names_fault(fault, m) for m in matched.values()):
+            problems.append(f"{pattern} failed, but not with a finding {header(fault)!r}: "
+                            f"{next(iter(matched.values()))[:200]}")
+    status = run.metrics.get(fault.metric, {})
+    if status.get("status") != fault.status:
+        problems.append(f"metric {fault.metric} reads {status.get('status', 'nothing')} (expected {fault.status})")
+    elif fault.status != "FAIL" and fault.service not in json.dumps(status):
+        problems.append(f"metric {fault.metric} reads {fault.status} without naming {fault.service}: "
+                        f"{status.get('why', '')[:200]}")
+    return problems
+
+
 def judge(faults: list[Fault], run: SuiteRun, group: str) -> list[Verdict]:
-    """Per fault: caught when each must_fail test failed naming the metric and service; a failure no
-    fault of the group declared is an accident that fails every fault of the group."""
+    """Per fault: caught when each expected test failed with a finding on the fault's metric and service and
+    the metric reads as expected; a failure that no caught fault of the group claims is an accident that
+    fails every fault of the group; a clean group must have run tests."""
     if run.error:
         return [Verdict(f, group, False, [run.error], run.seconds) for f in faults] or \
             [Verdict(None, group, False, [run.error], run.seconds)]
-    declared = [p for f in faults for p in (*f.must_fail, *f.may_fail)]
+    problems = {f.id: caught_problems(f, run) for f in faults}
+    caught = {f.id: not problems[f.id] for f in faults}
     accidents = [f"unexpected failure: {t}: {m[:200]}" for t, m in run.failures.items()
-                 if not any(re.search(p, t) for p in declared)]
+                 if not any(claims(f, t, m, caught[f.id]) for f in faults)]
     if not faults:
-        return [Verdict(None, group, not accidents, accidents, run.seconds)]
-    verdicts = []
-    for fault in faults:
-        problems = []
-        title = METRICS[fault.metric]
-        hits: dict[str, str] = {}
-        for pattern in fault.must_fail:
-            matched = {t: m for t, m in run.failures.items() if re.search(pattern, t)}
-            if not matched:
-                problems.append(f"missed: no failing test matches {pattern}")
-            elif not any(fault.service in m for m in matched.values()):
-                problems.append(f"{pattern} failed without naming {fault.service}: {next(iter(matched.values()))[:200]}")
-            hits.update(matched)
-        if hits and not any(title in m and fault.service in m for m in hits.values()):
-            problems.append(f"no failure message names [{title}] with {fault.service}")
-        verdicts.append(Verdict(fault, group, not problems and not accidents, problems + accidents, run.seconds))
-    return verdicts
+        if run.ran == 0:
+            accidents.append("no test ran: a clean group proves nothing")
+        else:
+            accidents += [f"metric {k} reads {v['status']}: {v.get('why', '')[:200]}" for k, v in run.metrics.items()
+                          if v["status"] in ("FAIL", "UNKNOWN") and v.get("required", True)]
+        return [Verdict(None, group, not accidents, [f"{run.ran} test(s) ran", *accidents], run.seconds)]
+    return [Verdict(f, group, caught[f.id] and not accidents, problems[f.id] + accidents, run.seconds) for f in faults]
 
 
 def run_catalogue(profiles: list[str], log: Callable[[str], None] = print) -> list[Verdict]:

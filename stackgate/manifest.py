@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from .errors import ManifestError
+from .metrics import METRICS, Gate, OptionalSkip
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "stack" / "manifest.yaml"
 KINDS = ("ollama", "app", "frontend", "store")
@@ -26,6 +27,7 @@ class OllamaSpec:
     volume: str
     models: tuple[str, ...]
     must_not_hold: tuple[str, ...]
+    models_env: str = "MODELS"   # the variable its healthcheck reads the models it must hold from
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,14 @@ class Manifest:
     roundtrips: dict[str, dict[str, Any]]
     error_pattern: re.Pattern[str]
     allow: tuple[re.Pattern[str], ...]
-    timeline_s: dict[str, float]
+    timeline_s: dict[str, dict[str, float]]   # 'first_run' / 'later_start' -> service (or '*') -> seconds
+    gates: dict[str, Gate] = field(default_factory=dict)
+    optional_skips: tuple[OptionalSkip, ...] = ()
+
+    def expected_healthy_s(self, service: str, first_run: bool) -> float | None:
+        """The documented seconds from `up` to healthy for a service, on a first run or a later start."""
+        table = self.timeline_s.get("first_run" if first_run else "later_start", {})
+        return table.get(service, table.get("*"))
 
     def compose_files(self, layout: str, profiles: list[str]) -> list[Path]:
         """The compose files of a layout ('separated' or 'simple') with the profiles' overrides."""
@@ -117,7 +126,8 @@ def load(path: str | Path | None = None) -> Manifest:
         where = f"ollamas.{name}"
         ollamas[name] = OllamaSpec(name, int(_need(o, "port", where)), str(_need(o, "internal_url", where)),
                                    str(_need(o, "job", where)), str(_need(o, "volume", where)),
-                                   tuple(_need(o, "models", where)), tuple(o.get("must_not_hold", ())))
+                                   tuple(_need(o, "models", where)), tuple(o.get("must_not_hold", ())),
+                                   str(o.get("models_env", "MODELS")))
     services = {}
     for name, s in (_need(raw, "services", "the manifest") or {}).items():
         kind = _need(s, "kind", f"services.{name}")
@@ -155,5 +165,30 @@ def load(path: str | Path | None = None) -> Manifest:
         roundtrips=dict(raw.get("roundtrips") or {}),
         error_pattern=_regex(logs.get("error_pattern", r"(?i)\berror\b"), "logs.error_pattern"),
         allow=tuple(_regex(a, "logs.allow") for a in logs.get("allow") or []),
-        timeline_s={k: float(v) for k, v in (raw.get("timeline_s") or {}).items()},
+        timeline_s={k: {s: float(v) for s, v in (t or {}).items()} for k, t in (raw.get("timeline_s") or {}).items()},
+        gates=_gates(raw.get("gates") or {}),
+        optional_skips=tuple(_optional_skip(o, i) for i, o in enumerate(raw.get("optional_skips") or [])),
     )
+
+
+def _gates(raw: dict) -> dict[str, Gate]:
+    gates = {}
+    for name, g in raw.items():
+        metrics = tuple(_need(g, "metrics", f"gates.{name}"))
+        unknown = [m for m in metrics if m not in METRICS]
+        if unknown:
+            raise ManifestError(f"manifest: gates.{name}.metrics names unknown metric(s) {', '.join(unknown)}; "
+                                f"known: {', '.join(METRICS)}")
+        gates[name] = Gate(name, metrics, float(g.get("watch_logs_s", 0)))
+    return gates
+
+
+def _optional_skip(raw: dict, i: int) -> OptionalSkip:
+    where = f"optional_skips[{i}]"
+    metric = str(_need(raw, "metric", where))
+    if metric not in METRICS:
+        raise ManifestError(f"manifest: {where}.metric is {metric!r}, not a known metric")
+    why = str(_need(raw, "why", where)).strip()
+    if not why:
+        raise ManifestError(f"manifest: {where}.why must say why the skip is acceptable")
+    return OptionalSkip(metric, _regex(str(_need(raw, "reason", where)), f"{where}.reason"), why)

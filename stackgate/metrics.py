@@ -1,10 +1,13 @@
-"""The success metrics (the seed's list, plus models, routing, rollback) and their aggregation.
+"""The success metrics (the seed's list, plus models, routing, rollback), their aggregation and the gate.
 
-A metric passes only with evidence: zero tests is UNKNOWN, never PASS.
+A metric is PASS only when each of its tests ran and passed. Zero tests is UNKNOWN; a skip is UNKNOWN
+unless the manifest declares it optional (with its reason); a gate passes only when every metric it
+requires is PASS (or an optional SKIPPED).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 METRICS: dict[str, str] = {
@@ -23,6 +26,9 @@ METRICS: dict[str, str] = {
     "gpu": "Ollamas run their models on the GPU (when the host has one)",
 }
 
+PASS, FAIL, UNKNOWN, SKIPPED, NOT_IN_GATE = "PASS", "FAIL", "UNKNOWN", "SKIPPED", "not in this gate"
+GATE_PASSED, GATE_FAILED, GATE_INCOMPLETE = "PASSED", "FAILED", "INCOMPLETE"
+
 
 def finding(metric: str, service: str, expected: str, seen: str) -> str:
     """A failure message that reads like a finding: metric, service, expected vs seen."""
@@ -37,12 +43,35 @@ class Result:
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class OptionalSkip:
+    """A skip the manifest accepts inside a metric: its reason matches `pattern`; `why` says why it is fine."""
+
+    metric: str
+    pattern: re.Pattern[str]
+    why: str
+
+    def covers(self, metric: str, result: Result) -> bool:
+        return result.outcome == "skipped" and metric == self.metric and bool(self.pattern.search(result.reason))
+
+
+@dataclass(frozen=True)
+class Gate:
+    """A named gate: the metrics it requires, and how long the log scan keeps watching after the last check."""
+
+    name: str
+    metrics: tuple[str, ...]
+    watch_logs_s: float = 0.0
+
+
 @dataclass
 class MetricStatus:
     metric: str
     title: str
-    status: str  # PASS / FAIL / SKIPPED / UNKNOWN
+    status: str  # PASS / FAIL / UNKNOWN / SKIPPED / not in this gate
     results: list[Result] = field(default_factory=list)
+    why: str = ""  # the rule that decided the status, for the report and the terminal
+    required: bool = True
 
     @property
     def reason(self) -> str:
@@ -50,21 +79,47 @@ class MetricStatus:
         return "; ".join(reasons)[:300]
 
 
-def aggregate(results: dict[str, list[Result]]) -> list[MetricStatus]:
-    """Status per metric: FAIL if any failed, PASS if all passed, SKIPPED if all skipped, else UNKNOWN."""
+def judge_metric(metric: str, results: list[Result], optional: tuple[OptionalSkip, ...] = ()) -> tuple[str, str]:
+    """(status, why) of one metric from its tests' results, by the rules in this module's docstring."""
+    if not results:
+        return UNKNOWN, "no test ran"
+    failed = [r for r in results if r.outcome == "failed"]
+    if failed:
+        return FAIL, f"{len(failed)} of {len(results)} test(s) failed"
+    skips = [r for r in results if r.outcome == "skipped"]
+    accepted = [r for r in skips if any(o.covers(metric, r) for o in optional)]
+    unaccepted = [r for r in skips if r not in accepted]
+    if unaccepted:
+        return UNKNOWN, f"{len(unaccepted)} test(s) skipped without an optional-skip declaration: " + \
+            "; ".join(sorted({r.reason or "(no reason)" for r in unaccepted}))[:240]
+    if len(accepted) == len(results):
+        whys = sorted({o.why for r in accepted for o in optional if o.covers(metric, r)})
+        return SKIPPED, "optional skip: " + "; ".join(whys)
+    note = f" ({len(accepted)} optional skip(s))" if accepted else ""
+    return PASS, f"{len(results) - len(accepted)} test(s) ran and passed{note}"
+
+
+def aggregate(results: dict[str, list[Result]], gate: Gate | None = None,
+              optional: tuple[OptionalSkip, ...] = ()) -> list[MetricStatus]:
+    """Status per metric; with a gate, metrics it does not require read 'not in this gate' unless tests ran."""
     out = []
     for metric, title in METRICS.items():
         rs = results.get(metric, [])
-        outcomes = {r.outcome for r in rs}
-        if not rs:
-            status = "UNKNOWN"
-        elif "failed" in outcomes:
-            status = "FAIL"
-        elif outcomes == {"passed"}:
-            status = "PASS"
-        elif outcomes == {"skipped"}:
-            status = "SKIPPED"
-        else:
-            status = "PASS (some skipped)"
-        out.append(MetricStatus(metric, title, status, rs))
+        required = gate is None or metric in gate.metrics
+        if not required and not rs:
+            out.append(MetricStatus(metric, title, NOT_IN_GATE, rs, f"the {gate.name} gate does not require it", False))
+            continue
+        status, why = judge_metric(metric, rs, optional)
+        out.append(MetricStatus(metric, title, status, rs, why, required))
     return out
+
+
+def gate_verdict(statuses: list[MetricStatus]) -> tuple[str, list[str]]:
+    """(PASSED / FAILED / INCOMPLETE, one line per required metric that is not PASS or an optional SKIPPED)."""
+    problems, failed = [], False
+    for m in statuses:
+        if not m.required or m.status in (PASS, SKIPPED):
+            continue
+        failed |= m.status == FAIL
+        problems.append(f"{m.title}: {m.status} ({m.why})")
+    return (GATE_FAILED if failed else GATE_INCOMPLETE if problems else GATE_PASSED), problems

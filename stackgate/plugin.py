@@ -25,7 +25,8 @@ from . import engine
 from . import manifest as manifest_mod
 from .browser import render_page
 from .errors import ManifestError, StackgateError
-from .metrics import Result, aggregate
+from .metrics import GATE_PASSED, Gate, Result, aggregate, gate_verdict
+from .report import banner, format_utc, page_title, timeline_svg
 from .roundtrip import document_case, upload
 from .stack import Stack, StackRun
 
@@ -45,17 +46,53 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="compose project name (with --stack-reuse: the running project; default rma)")
     group.addoption("--keep-stack", action="store_true", help="leave the stack up after the session")
     group.addoption("--manifest", default=None, help="path to the manifest (default: stack/manifest.yaml)")
+    group.addoption("--gate", default=None,
+                    help="the gate to judge (manifest `gates`): its required metrics decide the exit status "
+                         "(default: smoke when run as `-m smoke`, else none)")
+    group.addoption("--watch-logs", type=float, default=None, metavar="SECONDS",
+                    help="keep scanning the logs this long after the last check (default: the gate's watch_logs_s)")
+    group.addoption("--stack-owned", action="store_true",
+                    help="with --stack-reuse: the caller owns the reused stack, so the rollback may replace it")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "metric(id): the success metric this test proves (see stackgate.metrics)")
     config.addinivalue_line("markers", "services(*names): services whose logs explain a failure of this test")
     config.addinivalue_line("markers", "after_all: run after every other test (e.g. the log scan)")
+    config.addinivalue_line("markers", "disruptive: disturbs the running stack (e.g. pauses a store); runs late")
     try:
-        config.stash[STACK_KEY] = {"manifest": manifest_mod.load(config.getoption("--manifest"))}
+        m = manifest_mod.load(config.getoption("--manifest"))
     except ManifestError as exc:
         raise pytest.UsageError(str(exc)) from None
+    config.stash[STACK_KEY] = {"manifest": m, "gate": selected_gate(config, m), "session_started": time.time()}
     config.stash[RESULTS_KEY] = {}
+
+
+def selected_gate(config: pytest.Config, m: manifest_mod.Manifest) -> Gate | None:
+    """The gate this session judges: --gate, or smoke for a plain `-m smoke` run; None for other runs."""
+    name = config.getoption("--gate")
+    if name is None and (config.getoption("markexpr", "") or "").strip() == "smoke" and "smoke" in m.gates:
+        name = "smoke"
+    if name is None:
+        return None
+    if name not in m.gates:
+        raise pytest.UsageError(f"--gate {name}: the manifest declares no such gate ({', '.join(m.gates) or 'none'})")
+    return m.gates[name]
+
+
+def watch_logs_s(config: pytest.Config) -> float:
+    """Seconds the log scan keeps watching after the last check: --watch-logs, else the gate's, else 0."""
+    option = config.getoption("--watch-logs")
+    if option is not None:
+        return max(0.0, option)
+    gate = config.stash[STACK_KEY]["gate"]
+    return gate.watch_logs_s if gate else 0.0
+
+
+def statuses(config: pytest.Config) -> list:
+    """Every metric's status for this session (judged against its gate, with the manifest's optional skips)."""
+    state = config.stash[STACK_KEY]
+    return aggregate(config.stash[RESULTS_KEY], state["gate"], state["manifest"].optional_skips)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -109,19 +146,32 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     config.stash[EARLY_KEY] = early
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Whatever happened (an interrupt included), the stack this session started goes."""
-    early = session.config.stash.get(EARLY_KEY, None)
+    """Whatever happened (an interrupt included), the stack this session started goes; a gate that is not
+    PASSED makes the session fail even when every test that ran passed (a skip or a missing test)."""
+    config = session.config
+    early = config.stash.get(EARLY_KEY, None)
     if early is not None:
         early["future"].cancel()
         if early["future"].done() or early["run"].stack is not None:
             early["run"].stop()
+    state = config.stash.get(STACK_KEY, None)
+    if state is None or state["gate"] is None or session.exitstatus not in (0, 1, 5):
+        return
+    state["finished"] = time.time()
+    verdict, problems = gate_verdict(statuses(config))
+    state["verdict"] = (verdict, problems)
+    if verdict != GATE_PASSED:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # the log scan after every other test; the rollback (which replaces the containers) last of all
+    # checks that disturb the stack (pausing a store) after the others; the log scan after those; the
+    # rollback (which replaces the containers) last of all
     items.sort(key=lambda item: (item.get_closest_marker("rollback") is not None,
-                                 item.get_closest_marker("after_all") is not None))
+                                 item.get_closest_marker("after_all") is not None,
+                                 item.get_closest_marker("disruptive") is not None))
 
 
 def live_log(config: pytest.Config) -> Callable[[str], None]:
@@ -179,7 +229,7 @@ def stack_start(pytestconfig: pytest.Config, manifest, stack_profiles) -> Iterat
         stack = early["future"].result() if early else run.start()
     except Exception as exc:  # noqa: BLE001 - any start failure is one finding, not an error in every test
         reason = str(exc) if isinstance(exc, StackgateError) else f"{type(exc).__name__}: {exc}"
-        state.update(error=reason, seconds=time.time() - started)
+        state.update(error=reason, causes=getattr(exc, "causes", {}), seconds=time.time() - started)
         run.stop()
         yield state
         return
@@ -306,74 +356,139 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
 def _metrics_html(config: pytest.Config) -> str:
     rows = []
     colours = {"PASS": "#16794c", "FAIL": "#b42318", "UNKNOWN": "#8a6d00", "SKIPPED": "#555"}
-    for m in aggregate(config.stash[RESULTS_KEY]):
-        colour = colours.get(m.status.split(" ")[0], "#333")
+    for m in statuses(config):
+        colour = colours.get(m.status, "#777")
         tests = "".join(f"<li><a href='#{html.escape(quote(r.nodeid, safe=''))}'>{html.escape(r.nodeid)}</a>: "
                         f"{r.outcome}</li>" for r in m.results)
         detail = f"<details><summary>{len(m.results)} test(s)</summary><ul>{tests}</ul></details>" if tests else "no test ran"
-        rows.append(f"<tr><td>{html.escape(m.title)}</td><td style='color:{colour};font-weight:bold'>{m.status}</td>"
-                    f"<td>{detail}</td><td>{html.escape(m.reason)}</td></tr>")
+        why = html.escape(m.why) + (f"<br><small>{html.escape(m.reason)}</small>" if m.reason else "")
+        rows.append(f"<tr><td style='color:#1f2328'>{html.escape(m.title)}</td>"
+                    f"<td style='color:{colour};font-weight:bold'>{html.escape(m.status)}</td>"
+                    f"<td style='color:#1f2328'>{detail}</td><td style='color:#1f2328'>{why}</td></tr>")
     return ("<h2>Success metrics</h2><table class='stackgate-metrics' border='1' cellpadding='4' "
-            "style='border-collapse:collapse'><tr><th>Metric</th><th>Status</th><th>Evidence</th><th>Reason</th></tr>"
+            "style='border-collapse:collapse'><tr><th>Metric</th><th>Status</th><th>Evidence</th><th>Why</th></tr>"
             + "".join(rows) + "</table>")
 
 
-def _environment(config: pytest.Config) -> dict[str, str]:
-    state = config.stash[STACK_KEY].get("start") or {}
-    stack: Stack | None = state.get("stack")
-    env = {"Stack profiles": "+".join(state.get("profiles", [])) or "(stack not started)"}
-    if "error" in state:
-        env["Stack start error"] = state["error"].splitlines()[0]
-    if stack is None:
-        return env
-    env["Compose project"] = stack.project + (" (reused)" if stack.reused else "")
-    env["Stack healthy after"] = ("n/a: reused, started outside this session" if stack.reused
-                                  else f"{(stack.ready_at or time.time()) - stack.started_at:.1f} s")
-    for name in stack.manifest.ollamas:
-        env[f"{name} backend"] = state.get("backends", {}).get(name, "not read")
-    standins = state.get("standins") or {}
-    env["Stand-ins (not the real servers)"] = (", ".join(f"{svc} (for {what})" for svc, what in standins.items())
-                                               or "none: every backend is the real server")
-    env["GPU"] = "yes" if "gpu" in state.get("profiles", []) else "no (no nvidia runtime or CDI devices)"
-    rollback = config.stash[STACK_KEY].get("rollback")
+def stack_commit(stack_dir: Path) -> str:
+    """The git commit of the stack's files, '(modified)' when they differ from it, or why it is unknown."""
+    import subprocess
+
+    try:
+        head = subprocess.run(["git", "-C", str(stack_dir), "log", "-1", "--format=%h", "--", "."],
+                              capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "-C", str(stack_dir), "status", "--porcelain", "--", "."],
+                               capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"unknown ({type(exc).__name__})"
+    if head.returncode != 0 or not head.stdout.strip():
+        return "not a git checkout"
+    return head.stdout.strip() + (" (modified)" if dirty.stdout.strip() else " (clean)")
+
+
+def _tested(config: pytest.Config) -> list[tuple[str, str]]:
+    """What was tested, for the banner: the stack's commit, profile, backends, GPU, layout timings."""
+    state = config.stash[STACK_KEY]
+    m: manifest_mod.Manifest = state["manifest"]
+    start = state.get("start") or {}
+    stack: Stack | None = start.get("stack")
+    rows = [("stack/ commit", stack_commit(m.project_dir)), ("Manifest", str(m.path)),
+            ("Profile", "+".join(start.get("profiles", [])) or "(no stack started)")]
+    if "error" in start:
+        rows.append(("Stack start", "FAILED: " + start["error"].splitlines()[0][:200]))
+    if stack is not None:
+        rows.append(("Compose project", stack.project + (" (reused)" if stack.reused else "")))
+        rows.append(("Healthy after", "n/a: reused, started outside this session" if stack.reused
+                     else f"{(stack.ready_at or time.time()) - stack.started_at:.1f} s"))
+        for name in m.ollamas:
+            rows.append((f"{name} backend", start.get("backends", {}).get(name, "not read")))
+        standins = start.get("standins") or {}
+        rows.append(("Stand-ins (not the real servers)",
+                     ", ".join(f"{svc} (for {what})" for svc, what in standins.items()) or "none: every backend is real"))
+        rows.append(("GPU", "yes" if "gpu" in start.get("profiles", []) else "no (no nvidia runtime or CDI devices)"))
+    windows = state.get("log_windows")
+    if windows:
+        spans = sorted({round(end - begin) for begin, end in windows.values()})
+        rows.append(("Logs watched", f"{spans[0]}-{spans[-1]} s per service, from healthy to "
+                                     f"{format_utc(max(e for _, e in windows.values()))} (table below)"))
+    rollback = state.get("rollback")
     if rollback is not None:
-        env["Rollback steps"] = "; ".join(f"{s.name}: {s.seconds:.1f} s{'' if s.ok else ' FAILED'}"
-                                          for s in rollback.steps)
-    return env
+        rows.append(("Rollback steps", "; ".join(f"{st.name}: {st.seconds:.1f} s{'' if st.ok else ' FAILED'}"
+                                                 for st in rollback.steps)))
+    return rows
+
+
+def _verdict(config: pytest.Config) -> tuple[str, str, list[str]]:
+    """(gate name, PASSED / FAILED / INCOMPLETE, problems); a session without a gate is judged on every metric."""
+    gate = config.stash[STACK_KEY]["gate"]
+    verdict, problems = gate_verdict(statuses(config))
+    return (gate.name if gate else "no", verdict, problems)
 
 
 def _timeline_html(config: pytest.Config) -> str:
     state = config.stash[STACK_KEY].get("start") or {}
     stack: Stack | None = state.get("stack")
-    if stack is None:
+    if stack is None or stack.reused:
         return ""
+    first = bool(stack.first_run)
+    rows = [(n, stack.healthy_after_s.get(n), stack.manifest.expected_healthy_s(n, first)) for n in stack.manifest.services]
+    note = ("expected: the seed's first-run timeline (the model volumes were empty before `up`, so every model was "
+            "pulled)" if first else "expected: the seed's later-start timeline (the model volumes already held models)")
     images = state.get("images", {})
-    rows = "".join(
-        f"<tr><td>{html.escape(n)}</td><td>{stack.healthy_after_s.get(n, '-')}</td>"
-        f"<td>{stack.manifest.timeline_s.get(n, '-')}</td><td>{html.escape(images.get(n, ''))}</td></tr>"
-        for n in stack.manifest.services)
-    return ("<h2>Start-up timeline</h2><table border='1' cellpadding='4' style='border-collapse:collapse'>"
-            "<tr><th>Service</th><th>Healthy after (s)</th><th>Expected (manifest timeline_s)</th><th>Image</th></tr>"
-            + rows + "</table>")
+    table = "".join(f"<tr><td>{html.escape(n)}</td><td>{html.escape(images.get(n, ''))}</td></tr>" for n in images)
+    return (timeline_svg(rows, "Start-up timeline: seconds from `up` to healthy", note)
+            + "<details><summary>Images</summary><table border='1' cellpadding='4' style='border-collapse:collapse'>"
+            + table + "</table></details>")
+
+
+def _log_windows_html(config: pytest.Config) -> str:
+    windows = config.stash[STACK_KEY].get("log_windows") or {}
+    if not windows:
+        return ""
+    rows = "".join(f"<tr><td>{html.escape(n)}</td><td>{format_utc(b)}</td><td>{format_utc(e)}</td>"
+                   f"<td>{e - b:.0f}</td></tr>" for n, (b, e) in windows.items())
+    return ("<details><summary>Log windows scanned for errors</summary><table border='1' cellpadding='4' "
+            "style='border-collapse:collapse'><tr><th>Service</th><th>From (healthy)</th><th>To</th><th>Seconds</th>"
+            "</tr>" + rows + "</table></details>")
+
+
+_HTML_REPORT: list = []  # pytest-html's report data, kept from the title hook (called at session start)
+
+
+def pytest_html_report_title(report) -> None:  # noqa: ANN001 - pytest-html's report data object
+    """Keep the report object: its title names the gate and verdict, known only at the session's end."""
+    _HTML_REPORT[:] = [report]
+    report.title = "stackgate"
 
 
 def pytest_html_results_summary(prefix: list, summary: list, postfix: list, session: pytest.Session) -> None:
     config = session.config
+    state = config.stash[STACK_KEY]
+    gate, verdict, problems = _verdict(config)
+    for report in _HTML_REPORT:  # the title names the gate; pytest's Python/Platform/Packages block goes away
+        report.title = page_title(gate, verdict)
+        report.set_data("environment", {})
+    started = state["session_started"]
+    prefix.append(banner(gate, verdict, problems, _tested(config), started, state.get("finished", time.time()) - started))
     prefix.append(_metrics_html(config))
-    env = _environment(config)
-    prefix.append("<h2>Stack</h2><table border='1' cellpadding='4' style='border-collapse:collapse'>" + "".join(
-        f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in env.items()) + "</table>")
     prefix.append(_timeline_html(config))
+    prefix.append(_log_windows_html(config))
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:  # noqa: ANN001
-    statuses = aggregate(config.stash[RESULTS_KEY])
-    if not any(m.results for m in statuses):
+    all_statuses = statuses(config)
+    if not any(m.results for m in all_statuses):
         return
-    terminalreporter.section("success metrics")
-    for m in statuses:
-        terminalreporter.write_line(f"{m.status:<20} {m.title}" + (f"  ({m.reason})" if m.reason else ""))
+    gate, verdict, problems = _verdict(config)
+    terminalreporter.section(f"success metrics ({gate} gate)")
+    for m in all_statuses:
+        terminalreporter.write_line(f"{m.status:<17} {m.title}  ({m.why})")
+    if config.stash[STACK_KEY]["gate"] is not None:
+        terminalreporter.write_line("")
+        terminalreporter.write_line(f"GATE {verdict}" + (": " + "; ".join(problems) if problems else ""),
+                                    bold=True, red=verdict != GATE_PASSED, green=verdict == GATE_PASSED)
     REPORTS.mkdir(exist_ok=True)
-    (REPORTS / "metrics.json").write_text(json.dumps(
-        [{"metric": m.metric, "title": m.title, "status": m.status,
-          "tests": [r.__dict__ for r in m.results]} for m in statuses], indent=2))
+    (REPORTS / "metrics.json").write_text(json.dumps({
+        "gate": gate, "verdict": verdict, "problems": problems,
+        "metrics": [{"metric": m.metric, "title": m.title, "status": m.status, "why": m.why, "required": m.required,
+                     "tests": [r.__dict__ for r in m.results]} for m in all_statuses]}, indent=2))

@@ -26,13 +26,20 @@ class Rollback:
     stack: Stack
     profiles: list[str]
     steps: list[Step] = field(default_factory=list)
+    errors: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # layout -> service -> error lines
+
+
+def error_lines(stack: Stack, since: float | None, until: float | None = None) -> dict[str, list[str]]:
+    """service -> the error lines (manifest pattern and allowlist) its container printed in the window."""
+    out = {}
+    for name in stack.containers():
+        bad = [ln for ln in stack.logs(name, since=since, until=until) if stack.manifest.is_error_line(ln)]
+        if bad:
+            out[name] = bad
+    return out
 
     def _compose(self, layout: str) -> StackCompose:
-        m = self.stack.manifest
-        return StackCompose(context=str(m.project_dir),
-                            compose_file_name=[str(f) for f in m.compose_files(layout, self.profiles)],
-                            project_name=self.stack.project, wait_timeout=m.startup_timeout_s,
-                            command_timeout=m.startup_timeout_s + 60)
+        return StackCompose.for_layout(self.stack.manifest, layout, self.profiles, self.stack.project)
 
     def _timed(self, name: str, fn) -> Step:  # noqa: ANN001
         t0 = time.monotonic()
@@ -47,12 +54,13 @@ class Rollback:
         return step
 
     def switch(self, to_layout: str) -> None:
-        """`down` the current layout keeping volumes, then `up --wait` the other one."""
+        """The seed's commands: `down` the current layout (volumes kept, no --remove-orphans), then `up -d`
+        the other one (waiting for healthy); the current layout's error lines are captured before it goes."""
+        self.errors[self.stack.layout] = error_lines(self.stack, since=self.stack.ready_at)
         current = self._compose(self.stack.layout)
-        self._timed(f"down {self.stack.layout} (volumes kept)",
-                    lambda: current._run_command([*current.compose_command_property, "down", "--remove-orphans"]))
+        self._timed(f"down {self.stack.layout} (volumes kept)", current.down)
         target = self._compose(to_layout)
-        self._timed(f"up {to_layout}", target.start)
+        self._timed(f"up -d {to_layout}", target.start)
         self.stack.layout, self.stack.compose = to_layout, target
         self.stack.files = self.stack.manifest.compose_files(to_layout, self.profiles)
         self.stack.ready_at = time.time()

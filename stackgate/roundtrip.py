@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import httpx
@@ -33,6 +34,16 @@ def document_case(manifest: Manifest, kind: str, number: str, vendor: str) -> Do
     return DocumentCase(kind, lines, spec["question"].format(number=number, vendor=vendor), number, vendor)
 
 
+def normalised(text: str) -> str:
+    """Text compared as facts, not sentences: lower case, punctuation dropped, whitespace collapsed."""
+    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+
+
+def carries(text: str, fact: str) -> bool:
+    """True when the text states the fact (as a whole word or phrase, whatever the case and punctuation)."""
+    return re.search(rf"(^| ){re.escape(normalised(fact))}( |$)", normalised(text)) is not None
+
+
 def upload(http: httpx.Client, base: str, case: DocumentCase) -> httpx.Response:
     """POST the document to doc-processor's /documents."""
     name, data, ctype = case.payload()
@@ -45,19 +56,27 @@ def ask(http: httpx.Client, base: str, question: str) -> httpx.Response:
 
 
 def still_answerable(stack, http: httpx.Client, written: dict) -> tuple[bool, str]:
-    """(ok, detail): the document by id, its RAG answer, its entities, the note."""
+    """(ok, detail): the document by id, its RAG answer, its entities, the note; a service that does not answer
+    is a detail, not an exception."""
+    try:
+        return _still_answerable(stack, http, written)
+    except httpx.HTTPError as exc:
+        return False, f"{type(exc).__name__}: {exc}"
+
+
+def _still_answerable(stack, http: httpx.Client, written: dict) -> tuple[bool, str]:
     case, doc, note = written["case"], written["doc"], written["note"]
     got = http.get(f"{stack.url('doc-processor')}/documents/{doc['id']}")
     if got.status_code != 200 or got.json()["text"] != doc["text"]:
         return False, f"document {doc['id']}: {got.status_code} {got.text[:200]}"
     answer = ask(http, stack.url("rag-service"), case.question)
-    if answer.status_code != 200 or case.fact not in answer.json().get("answer", ""):
+    if answer.status_code != 200 or not carries(answer.json().get("answer", ""), case.fact):
         return False, f"RAG answer to {case.question!r}: {answer.status_code} {answer.text[:200]}"
     ents = http.get(f"{stack.url('ner-graph-service')}/entities", params={"document_id": doc["id"]})
     if case.fact not in {e["name"] for e in ents.json().get("entities", [])}:
         return False, f"entities of {doc['id']}: {ents.text[:200]}"
     back = http.get(f"{stack.url('notes-service')}/notes/{note['id']}")
-    if back.status_code != 200:
-        return False, f"note {note['id']}: {back.status_code} {back.text[:200]}"
+    if back.status_code != 200 or back.json().get("structured") != note["structured"]:
+        return False, f"note {note['id']}: {back.status_code} {back.text[:200]} (wrote {note['structured'][:100]!r})"
     return True, ""
 

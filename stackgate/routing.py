@@ -59,7 +59,20 @@ class Observation:
     seen: dict[str, list[Access]] = field(default_factory=dict)
 
     def ollamas_reached(self) -> set[str]:
+        """Ollamas that saw any request from the service (a health probe at the wrong one counts too)."""
         return {name for name, accesses in self.seen.items() if accesses}
+
+    def ollamas_worked(self) -> set[str]:
+        """Ollamas that saw a work request from the service (not a liveness probe like GET /api/version)."""
+        return {name for name, accesses in self.seen.items() if any(is_work(a) for a in accesses)}
+
+
+PROBE_PATHS = ("/", "/api/version", "/api/tags", "/api/ps")
+
+
+def is_work(access: Access) -> bool:
+    """True for a request that makes an Ollama work (generate, chat, embed, ...), not a liveness probe."""
+    return not (access.method in ("GET", "HEAD") and access.path in PROBE_PATHS)
 
 
 def observe(stack: Stack, http: httpx.Client, services: list[str], ollamas: list[str],
@@ -88,7 +101,7 @@ def observe(stack: Stack, http: httpx.Client, services: list[str], ollamas: list
     def every_service_seen() -> bool:
         nonlocal accesses
         accesses = collect()
-        reached = {a.client_ip for lst in accesses.values() for a in lst}
+        reached = {a.client_ip for lst in accesses.values() for a in lst if is_work(a)}
         return all(ips.get(s) in reached for s in services if isinstance(statuses[s], int))
 
     wait_until(every_service_seen, timeout=settle_s, pause=0.2)
@@ -105,8 +118,8 @@ def verdict(obs: Observation, expected: dict[str, str]) -> list[str]:
         problems.append(f"{tag} {obs.service}: expected its trigger to succeed; saw {obs.status}")
     want = set(expected.values())
     for var, ollama in expected.items():
-        if ollama not in obs.ollamas_reached():
-            problems.append(f"{tag} {obs.service}: expected a request at {ollama} (via {var}); "
+        if ollama not in obs.ollamas_worked():
+            problems.append(f"{tag} {obs.service}: expected a work request at {ollama} (via {var}); "
                             f"saw none from {obs.ip}")
     for ollama in sorted(obs.ollamas_reached() - want):
         a = obs.seen[ollama][0]

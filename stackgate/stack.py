@@ -21,7 +21,7 @@ from pathlib import Path
 import docker
 from testcontainers.compose import DockerCompose
 
-from . import engine, sweep
+from . import engine, reaper, sweep
 from .errors import EngineError, StackStartError
 from .manifest import Manifest
 
@@ -40,9 +40,22 @@ class StackCompose(DockerCompose):
     def compose_command_property(self) -> list[str]:
         return [*super().compose_command_property, "-p", self.project_name]
 
+    @classmethod
+    def for_layout(cls, manifest: Manifest, layout: str, profiles: list[str], project: str) -> StackCompose:
+        """The one way to drive a layout of the manifest's stack as a project, bounded by its start-up timeout."""
+        return cls(context=str(manifest.project_dir),
+                   compose_file_name=[str(f) for f in manifest.compose_files(layout, profiles)],
+                   project_name=project, wait_timeout=manifest.startup_timeout_s,
+                   command_timeout=manifest.startup_timeout_s + 60)
+
     def start(self) -> None:
-        self._run_command([*self.compose_command_property, "up", "--wait", "--wait-timeout",
+        """`up -d --wait` (no --remove-orphans: a rollback must see what the seed's commands leave)."""
+        self._run_command([*self.compose_command_property, "up", "--detach", "--wait", "--wait-timeout",
                            str(int(self.wait_timeout)), "--no-color", "--quiet-pull"])
+
+    def down(self) -> None:
+        """`down` as the seed's rollback writes it: containers and networks go, volumes and orphans stay."""
+        self._run_command([*self.compose_command_property, "down"])
 
     def discard(self) -> None:
         """Tear a throw-away stack down fast: `down --volumes --timeout 0` (no graceful stop: its data goes)."""
@@ -51,6 +64,11 @@ class StackCompose(DockerCompose):
     def _run_command(self, cmd, context=None):  # noqa: ANN001, ANN202 - same signature as the base
         return subprocess.run(cmd, capture_output=True, check=True, cwd=context or str(self.context),
                               timeout=self.command_timeout)
+
+
+def volume_exists(name: str) -> bool:
+    """True when the engine has a volume of this name."""
+    return subprocess.run(["docker", "volume", "inspect", name], capture_output=True, timeout=30).returncode == 0
 
 
 def published_ports(manifest: Manifest) -> dict[int, str]:
@@ -84,6 +102,13 @@ class Stack:
     ready_at: float | None = None
     healthy_after_s: dict[str, float] = field(default_factory=dict)
     reused: bool = False
+    first_run: bool | None = None  # the Ollamas' model volumes were empty (new) before `up`
+
+    def healthy_at(self, service: str) -> float:
+        """Epoch time at which a service became healthy (its 'after initialization' point)."""
+        if service in self.healthy_after_s:
+            return self.started_at + self.healthy_after_s[service]
+        return self.ready_at or self.started_at
 
     @cached_property
     def client(self) -> docker.DockerClient:
@@ -94,13 +119,21 @@ class Stack:
         found = self.client.containers.list(all=True, filters={"label": f"com.docker.compose.project={self.project}"})
         return {c.labels.get("com.docker.compose.service", c.name): c for c in found}
 
+    def networks(self) -> dict[str, str]:
+        """compose network key -> engine network name, for the project's networks."""
+        found = self.client.networks.list(filters={"label": f"com.docker.compose.project={self.project}"})
+        return {n.attrs.get("Labels", {}).get("com.docker.compose.network", n.name): n.name for n in found}
+
     def states(self) -> dict[str, str]:
         """service -> 'healthy', 'unhealthy', 'starting', 'running' (no healthcheck) or the container status."""
         out = {}
         for name, c in self.containers().items():
             state = c.attrs.get("State", {})
             health = (state.get("Health") or {}).get("Status")
-            out[name] = health if state.get("Status") == "running" and health else state.get("Status", "?")
+            status = state.get("Status", "?")
+            if status == "exited":
+                status = f"exited ({state.get('ExitCode')})"
+            out[name] = health if status == "running" and health else status
         return out
 
     def ip_map(self) -> dict[str, str]:
@@ -117,15 +150,51 @@ class Stack:
         c = self.containers()[service]
         return dict(e.split("=", 1) for e in c.attrs["Config"]["Env"] if "=" in e)
 
-    def logs(self, service: str, since: float | None = None, tail: int | str = "all") -> list[str]:
-        """Lines a service's container printed (stdout and stderr), optionally since an epoch time."""
+    def logs(self, service: str, since: float | None = None, tail: int | str = "all",
+             until: float | None = None) -> list[str]:
+        """Lines a service's container printed (stdout and stderr), optionally between two epoch times."""
         c = self.containers().get(service)
         if c is None:
             return [f"(no container for {service})"]
-        kwargs = {"tail": tail}
+        kwargs: dict = {"tail": tail}
         if since is not None:
             kwargs["since"] = datetime.fromtimestamp(since, UTC)
+        if until is not None:
+            kwargs["until"] = datetime.fromtimestamp(until, UTC)
         return c.logs(**kwargs).decode(errors="replace").splitlines()
+
+    def run_healthcheck(self, service: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+        """(exit code, output) of the service's own healthcheck command, run now inside its container,
+        optionally with a changed environment."""
+        c = self.containers()[service]
+        test = (c.attrs["Config"].get("Healthcheck") or {}).get("Test") or ["NONE"]
+        if test[0] == "NONE":
+            return 0, "(no healthcheck)"
+        argv = ["sh", "-c", test[1]] if test[0] == "CMD-SHELL" else list(test[1:])
+        res = c.exec_run(argv, environment=env, demux=False)
+        return res.exit_code, (res.output or b"").decode(errors="replace").strip()
+
+    def pause(self, services: list[str]) -> None:
+        """Freeze services' containers (their ports still accept connections, nothing answers)."""
+        containers = self.containers()
+        for name in services:
+            containers[name].pause()
+
+    def unpause(self, services: list[str]) -> None:
+        """Thaw what pause() froze (each one even if another fails)."""
+        containers, errors = self.containers(), []
+        for name in services:
+            try:
+                containers[name].unpause()
+            except docker.errors.APIError as exc:
+                errors.append(f"{name}: {exc}")
+        if errors:
+            raise StackStartError("could not unpause " + "; ".join(errors))
+
+    def depends_on(self, service: str) -> list[str]:
+        """The services a service's container was started after (compose's depends_on label)."""
+        label = self.containers()[service].labels.get("com.docker.compose.depends_on", "")
+        return [entry.split(":", 1)[0] for entry in label.split(",") if entry]
 
     def image_ids(self) -> dict[str, str]:
         """service -> 'image ref (short id)'."""
@@ -172,6 +241,14 @@ class Watcher(threading.Thread):
                 elapsed = now - self.stack.started_at
                 self.log(f"stack: {elapsed:.0f}s, waiting for {len(waiting)}: {', '.join(waiting)}" if waiting
                          else f"stack: {elapsed:.0f}s, all healthy")
+
+
+WAITING = ("created", "starting", "healthy", "running")
+
+
+def root_causes(states: dict[str, str]) -> dict[str, str]:
+    """The services that failed by themselves (exited, unhealthy, dead), not those waiting on them."""
+    return {n: s for n, s in sorted(states.items()) if s not in WAITING}
 
 
 def failure_summary(stack: Stack, exc: BaseException, tail: int = 15) -> str:
@@ -245,23 +322,24 @@ class StackRun:
         validate_compose(files, self.manifest.project_dir)
         preflight(self.manifest, files)
         name = self.project or sweep.new_project_name()
-        compose = StackCompose(context=str(self.manifest.project_dir), compose_file_name=[str(f) for f in files],
-                               project_name=name, wait_timeout=self.manifest.startup_timeout_s,
-                               command_timeout=self.manifest.startup_timeout_s + 60)
+        compose = StackCompose.for_layout(self.manifest, self.layout, self.profiles, name)
         stack = self.stack = Stack(self.manifest, self.layout, name, files, compose)
+        stack.first_run = not any(volume_exists(f"{name}_{o.volume}") for o in self.manifest.ollamas.values())
+        reaper.start(name)  # removes the project, anonymous volumes included, if this process is killed
         self.watcher = Watcher(stack, self.log)
         self.log(f"stack: starting {self.layout} ({'+'.join(self.profiles) or 'base'}) as project {name}")
         self.watcher.start()
         try:
             compose.start()
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
-            raise StackStartError(failure_summary(stack, exc)) from None
+            raise StackStartError(failure_summary(stack, exc), root_causes(stack.states())) from None
         # a service that exited, or one whose dependents never started, is no healthy stack
-        not_up = {n: s for n, s in stack.states().items() if s not in ("healthy", "running")}
+        states = stack.states()
+        not_up = {n: s for n, s in states.items() if s not in ("healthy", "running")}
         if not_up:
             raise StackStartError(failure_summary(stack, RuntimeError(
                 "up --wait returned, but not every service is up: "
-                + ", ".join(f"{n} {s}" for n, s in sorted(not_up.items())))))
+                + ", ".join(f"{n} {s}" for n, s in sorted(not_up.items())))), root_causes(states) or not_up)
         stack.ready_at = time.time()
         for n in stack.containers():
             stack.healthy_after_s.setdefault(n, round(stack.ready_at - stack.started_at, 1))
@@ -277,6 +355,7 @@ class StackRun:
             self.watcher.done.set()
         stack = self.stack
         if self.keep:
+            reaper.release(stack.project)
             self.log(f"stack: left running as project {stack.project} (--keep-stack); `make clean` removes it")
             return
         try:
@@ -286,6 +365,7 @@ class StackRun:
             pass
         # whatever the files did not declare (e.g. the rollback layout's volume) goes too
         sweep.remove([r for r in sweep.list_resources() if r.project == stack.project])
+        reaper.stop(stack.project)  # and every anonymous volume its containers mounted during the run
         self.log(f"stack: project {stack.project} removed (containers, networks, volumes)")
 
 

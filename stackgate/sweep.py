@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import proc
+from .reaper_agent import kill_compose_processes
 
 PREFIX = "stackgate-"
 PROJECT_LABEL = "com.docker.compose.project"
@@ -94,29 +95,6 @@ def remove(resources: list[Resource], run: Callable = proc.run) -> None:
         run([*argv, *ids], timeout=180)
 
 
-def kill_compose_processes(projects: set[str], proc_dir: str = "/proc") -> list[int]:
-    """SIGKILL `docker compose` processes still working on these projects (their owner died mid-`up`)."""
-    import signal
-    from pathlib import Path
-
-    killed = []
-    for entry in Path(proc_dir).iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        words = [a.decode(errors="replace") for a in argv]
-        if any("compose" in w for w in words[:3]) and any(p in words for p in projects):
-            try:
-                os.kill(int(entry.name), signal.SIGKILL)
-                killed.append(int(entry.name))
-            except (ProcessLookupError, PermissionError):
-                pass
-    return killed
-
-
 def sweep(only_orphans: bool = True, log: Callable[[str], None] = print, run: Callable = proc.run,
           alive: Callable[[int], bool] = pid_alive) -> list[str]:
     """Remove stackgate leftovers (or everything of stackgate's); return the projects swept."""
@@ -130,4 +108,9 @@ def sweep(only_orphans: bool = True, log: Callable[[str], None] = print, run: Ca
         log(f"sweep: removing {counts['container']} containers, {counts['network']} networks, "
             f"{counts['volume']} volumes of {', '.join(projects)}")
         remove(chosen, run)
+    from . import reaper  # the reapers of dead runs, and the anonymous volumes they recorded
+
+    for project in reaper.orphans(run, alive, only_dead=only_orphans):
+        reaper.stop(project, run)
+        projects = sorted({*projects, project})
     return projects

@@ -2,7 +2,14 @@
 
 import pytest
 
-from stackgate.composefile import environment, models_pulled, named_volumes, ollama_reached, published
+from stackgate.composefile import (
+    environment,
+    healthcheck_cannot_fail,
+    models_pulled,
+    named_volumes,
+    ollama_reached,
+    published,
+)
 from stackgate.metrics import finding
 from stackgate.ollama import normalise
 
@@ -130,3 +137,11 @@ def test_simple_layout_publishes_the_same_ports(separated, simple, manifest):
     for svc in (s for s in manifest.services.values() if s.port and s.kind != "ollama"):
         assert published(simple, svc.name) == published(separated, svc.name), finding(
             "compose-contract", svc.name, f"port {svc.port} in both files", f"{published(simple, svc.name)}")
+
+
+@pytest.mark.metric("services-running")
+def test_every_healthcheck_can_fail(service_spec, separated):
+    """No healthcheck passes whatever it guards: no constant, no swallowed status, no `--version`, and no bare
+    port probe on an Ollama (it must list its models)."""
+    why = healthcheck_cannot_fail(separated, service_spec.name, service_spec.kind == "ollama")
+    assert why is None, finding("services-running", service_spec.name, "a healthcheck that can fail", why)

@@ -8,7 +8,7 @@ import pytest
 from stackgate.metrics import finding
 from stackgate.ollama import normalise
 
-pytestmark = [pytest.mark.contract, pytest.mark.metric("ollama-api")]
+pytestmark = [pytest.mark.contract, pytest.mark.smoke, pytest.mark.metric("ollama-api")]
 UNKNOWN = "stackgate-no-such-model:0b"
 
 
@@ -20,7 +20,9 @@ def kinds(stack, http, manifest):
         caps = {}
         for model in spec.models:
             resp = http.post(stack.url(name) + "/api/show", json={"model": model})
-            caps[model] = resp.json().get("capabilities", []) if resp.status_code == 200 else []
+            assert resp.status_code == 200, finding("ollama-api", name, f"/api/show of {model} -> 200",
+                                                    f"{resp.status_code} {resp.text[:200]}")
+            caps[model] = resp.json().get("capabilities", [])
         out[name] = {kind: next((m for m, c in caps.items() if kind in c), None) for kind in ("completion", "embedding")}
     return out
 
@@ -50,7 +52,11 @@ def test_version_has_a_version_string(ollama_spec, stack, http):
 
 def test_tags_lists_models_with_name_digest_size_details(ollama_spec, stack, http):
     """GET /api/tags entries carry name, model, digest, size, modified_at and details."""
-    for m in http.get(stack.url(ollama_spec.name) + "/api/tags").json()["models"]:
+    listed = {normalise(m.get("name", "")): m for m in http.get(stack.url(ollama_spec.name) + "/api/tags").json()["models"]}
+    missing = [m for m in ollama_spec.models if normalise(m) not in listed]
+    assert not missing, finding("ollama-api", ollama_spec.name, f"/api/tags listing {list(ollama_spec.models)}",
+                                f"missing {missing}")
+    for m in listed.values():
         for key in ("name", "model", "digest", "size", "modified_at", "details"):
             assert key in m, finding("ollama-api", ollama_spec.name, f"/api/tags entries with {key}", str(m)[:200])
 
@@ -98,7 +104,12 @@ def test_json_format_returns_valid_json(ollama_spec, stack, http, kinds):
     body = http.post(stack.url(ollama_spec.name) + "/api/generate", json={
         "model": model, "format": "json", "stream": False,
         "prompt": 'Extract the named entities as JSON {"entities": [...]}.\nText: ACME sent invoice 4711.'}).json()
-    json.loads(body["response"])
+    try:
+        parsed = json.loads(body["response"])
+    except ValueError:
+        parsed = None
+    assert isinstance(parsed, dict), finding("ollama-api", ollama_spec.name, 'format:"json" -> a JSON object',
+                                             repr(body.get("response"))[:200])
 
 
 def test_chat_answers_as_the_assistant(ollama_spec, stack, http, kinds):
@@ -108,6 +119,8 @@ def test_chat_answers_as_the_assistant(ollama_spec, stack, http, kinds):
         "model": model, "stream": False, "messages": [{"role": "user", "content": "Say hello."}],
         "options": {"num_predict": 8}}).json()
     assert body["message"]["role"] == "assistant" and body["done"] is True
+    assert isinstance(body["message"]["content"], str) and body["message"]["content"].strip(), finding(
+        "ollama-api", ollama_spec.name, "an assistant message with content", str(body)[:200])
 
 
 def test_embed_returns_normalised_vectors(ollama_spec, stack, http, kinds):
@@ -133,9 +146,17 @@ def test_embedding_model_refuses_generate(ollama_spec, stack, http, kinds):
     assert resp.status_code == 400 and "error" in resp.json()
 
 
-def test_ps_lists_loaded_models(ollama_spec, stack, http):
-    """GET /api/ps -> {"models": [...]} (models loaded by earlier requests)."""
-    assert isinstance(http.get(stack.url(ollama_spec.name) + "/api/ps").json()["models"], list)
+def test_ps_lists_a_model_loaded_by_a_request(ollama_spec, stack, http, kinds):
+    """After a request with keep_alive, GET /api/ps lists that model as loaded."""
+    model = kinds[ollama_spec.name]["completion"] or kinds[ollama_spec.name]["embedding"]
+    base = stack.url(ollama_spec.name)
+    if kinds[ollama_spec.name]["completion"]:
+        http.post(base + "/api/generate", json={"model": model, "prompt": "", "keep_alive": "5m"})
+    else:
+        http.post(base + "/api/embed", json={"model": model, "input": "x", "keep_alive": "5m"})
+    loaded = {normalise(m["name"]) for m in http.get(base + "/api/ps").json()["models"]}
+    assert normalise(model) in loaded, finding("ollama-api", ollama_spec.name, f"/api/ps listing {model}",
+                                               f"{sorted(loaded)}")
 
 
 def test_pull_of_a_present_model_streams_to_success(ollama_spec, stack, http):

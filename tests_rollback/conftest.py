@@ -1,24 +1,32 @@
 """Rollback fixtures: data written through the separated stack, then the move to the simple one and back."""
 
+import httpx
 import pytest
 
 from stackgate.errors import StackgateError
+from stackgate.metrics import finding
 from stackgate.plugin import STACK_KEY
 from stackgate.rollback import Rollback
 from stackgate.roundtrip import document_case, upload
 
 
 @pytest.fixture(scope="module")
-def written(stack, http, manifest, run_facts):
+def written(request, stack, http, manifest, run_facts):
     """Data written through the separated stack before the rollback: a document (with its embeddings and
     entities) and a note."""
-    if stack.reused:
-        pytest.skip("--stack-reuse: the rollback would replace a stack this session does not own")
+    if stack.reused and not request.config.getoption("--stack-owned"):
+        pytest.skip("--stack-reuse: the rollback would replace a stack this session does not own (--stack-owned)")
     case = document_case(manifest, "png", str(int(run_facts["number"]) + 7), run_facts["vendor"] + "RB")
-    doc = upload(http, stack.url("doc-processor"), case)
-    note = http.post(stack.url("notes-service") + "/notes",
-                     json={"text": manifest.roundtrips["notes"]["text"].format(**run_facts)})
-    assert doc.status_code == 201 and note.status_code == 201, f"writing data before the rollback: {doc.text} {note.text}"
+    try:
+        doc = upload(http, stack.url("doc-processor"), case)
+        note = http.post(stack.url("notes-service") + "/notes",
+                         json={"text": manifest.roundtrips["notes"]["text"].format(**run_facts)})
+    except httpx.HTTPError as exc:
+        pytest.fail(finding("rollback", "separated stack", "data written before the rollback", f"{type(exc).__name__}: {exc}"),
+                    pytrace=False)
+    assert doc.status_code == 201 and note.status_code == 201, finding(
+        "rollback", "separated stack", "data written before the rollback (201, 201)",
+        f"doc-processor {doc.status_code} {doc.text[:150]}; notes-service {note.status_code} {note.text[:150]}")
     return {"case": case, "doc": doc.json(), "note": note.json()}
 
 
@@ -46,8 +54,14 @@ def switched(rb: Rollback, layout: str) -> Rollback:
 
 
 @pytest.fixture(scope="module")
-def simple_services(manifest, stack_profiles):
-    """The services the simple file defines."""
+def simple_config(manifest, stack_profiles) -> dict:
+    """The simple layout's merged compose model."""
     from stackgate.composefile import load_config
 
-    return set(load_config(manifest.compose_files("simple", stack_profiles), manifest.project_dir)["services"])
+    return load_config(manifest.compose_files("simple", stack_profiles), manifest.project_dir)
+
+
+@pytest.fixture(scope="module")
+def simple_services(simple_config):
+    """The services the simple file defines."""
+    return set(simple_config["services"])

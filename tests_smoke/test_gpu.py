@@ -14,6 +14,14 @@ def require_gpu(gpu):
         pytest.skip("no GPU: `docker info` reports no nvidia runtime and no CDI GPU devices")
 
 
+@pytest.fixture
+def real_ollama(require_gpu, ollama_spec, stack):
+    """Skip (with the reason) when this Ollama is a stand-in: it runs no model on a GPU, so VRAM proves nothing."""
+    what = stack.standins().get(ollama_spec.name)
+    if what:
+        pytest.skip(f"{ollama_spec.name} is a stand-in for {what}: it runs no model on the GPU")
+
+
 def test_both_ollamas_get_the_gpu_reservation(require_gpu, ollama_spec, stack):
     """The gpu override reserves nvidia devices for each Ollama's container."""
     requests = stack.containers()[ollama_spec.name].attrs["HostConfig"].get("DeviceRequests") or []
@@ -21,7 +29,7 @@ def test_both_ollamas_get_the_gpu_reservation(require_gpu, ollama_spec, stack):
         "gpu", ollama_spec.name, "an nvidia device request", str(requests))
 
 
-def test_loaded_models_report_vram_use(require_gpu, ollama_spec, stack, http):
+def test_loaded_models_report_vram_use(real_ollama, ollama_spec, stack, http):
     """After a request, each loaded model reports size_vram > 0 in /api/ps."""
     base = stack.url(ollama_spec.name)
     model = ollama_spec.models[0]

@@ -1,15 +1,33 @@
-"""No service logs an error after initialization (the manifest's pattern and allowlist decide)."""
+"""No service logs an error after initialization (the manifest's pattern and allowlist decide), watched from the
+moment each service became healthy until --watch-logs seconds after the last check."""
+
+import time
 
 import pytest
 
 from stackgate.metrics import finding
+from stackgate.plugin import STACK_KEY, live_log, watch_logs_s
 
 pytestmark = [pytest.mark.smoke, pytest.mark.metric("logs-clean"), pytest.mark.after_all]
 
 
-def test_no_error_lines_after_initialization(service_spec, stack, manifest):
-    """Every line a service printed since the stack became healthy is free of errors."""
-    lines = stack.logs(service_spec.name, since=stack.ready_at)
-    errors = [ln for ln in lines if manifest.is_error_line(ln)]
-    assert not errors, finding("logs-clean", service_spec.name, "no error lines after initialization",
-                               f"{len(errors)} line(s), first: " + " | ".join(e[:200] for e in errors[:3]))
+@pytest.fixture(scope="session")
+def log_windows(stack, manifest, pytestconfig) -> dict[str, tuple[float, float]]:
+    """Keep watching --watch-logs seconds after the last check; then service -> (healthy at, end) to scan."""
+    seconds = watch_logs_s(pytestconfig)
+    if seconds > 0:
+        live_log(pytestconfig)(f"logs: watching every service {seconds:.0f} s more after the last check")
+        time.sleep(seconds)
+    end = time.time()
+    windows = {name: (stack.healthy_at(name), end) for name in manifest.services}
+    pytestconfig.stash[STACK_KEY]["log_windows"] = windows
+    return windows
+
+
+def test_no_error_lines_after_initialization(service_spec, stack, manifest, log_windows):
+    """Every line a service printed from the moment it became healthy to the end of the watch is free of errors."""
+    since, until = log_windows[service_spec.name]
+    errors = [ln for ln in stack.logs(service_spec.name, since=since, until=until) if manifest.is_error_line(ln)]
+    first = " | ".join(e[:200] for e in errors[:3])
+    assert not errors, finding("logs-clean", service_spec.name, f"no error lines in the {until - since:.0f} s watched "
+                               "after initialization", f"{len(errors)} line(s), first: {first}")

@@ -125,6 +125,11 @@ class Ollama:
     async def embed(self, model: str, texts: list[str]) -> list[list[float]]:
         return (await self._post("/api/embed", {"model": model, "input": texts}))["embeddings"]
 
+    async def ping(self) -> None:
+        """Raise unless the Ollama answers GET /api/version (a /health probe)."""
+        async with httpx.AsyncClient(timeout=3) as client:
+            (await client.get(self.url + "/api/version")).raise_for_status()
+
     async def reachable(self) -> bool:
         try:
             async with httpx.AsyncClient(timeout=3) as client:

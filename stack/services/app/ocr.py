@@ -23,7 +23,8 @@ def create_app() -> Starlette:
         texts = [await vision.see(model, PROMPT, page) for page in page_images(data, kind)]
         return JSONResponse({"filename": filename, "type": kind, "text": "\n".join(texts), "model": model})
 
-    health = health_handler("ocr-service", {"OLLAMA_URL": url}, {"VISION_MODEL": model}, {})
+    # its one dependency is the vision Ollama: /health reports it, so the healthcheck can fail on it
+    health = health_handler("ocr-service", {"OLLAMA_URL": url}, {"VISION_MODEL": model}, {"vision-ollama": vision.ping})
     return Starlette(routes=[Route("/health", health), Route("/ocr", ocr, methods=["POST"])])
 
 
