@@ -19,6 +19,16 @@ class Step:
     detail: str = ""
 
 
+def error_lines(stack: Stack, since: float | None, until: float | None = None) -> dict[str, list[str]]:
+    """service -> the error lines (manifest pattern and allowlist) its container printed in the window."""
+    out = {}
+    for name in stack.containers():
+        bad = [ln for ln in stack.logs(name, since=since, until=until) if stack.manifest.is_error_line(ln)]
+        if bad:
+            out[name] = bad
+    return out
+
+
 @dataclass
 class Rollback:
     """Moves a running stack between layouts, keeping its project name and data volumes."""
@@ -28,15 +38,6 @@ class Rollback:
     steps: list[Step] = field(default_factory=list)
     errors: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # layout -> service -> error lines
 
-
-def error_lines(stack: Stack, since: float | None, until: float | None = None) -> dict[str, list[str]]:
-    """service -> the error lines (manifest pattern and allowlist) its container printed in the window."""
-    out = {}
-    for name in stack.containers():
-        bad = [ln for ln in stack.logs(name, since=since, until=until) if stack.manifest.is_error_line(ln)]
-        if bad:
-            out[name] = bad
-    return out
 
     def _compose(self, layout: str) -> StackCompose:
         return StackCompose.for_layout(self.stack.manifest, layout, self.profiles, self.stack.project)

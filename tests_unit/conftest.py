@@ -34,3 +34,11 @@ class FakeRunner:
 @pytest.fixture
 def fake_runner() -> Callable[[dict], FakeRunner]:
     return FakeRunner
+
+
+@pytest.fixture(autouse=True)
+def private_reaper_records(tmp_path, monkeypatch):
+    """Unit tests never read or delete the reaper records of a real run on this machine."""
+    from stackgate import reaper
+
+    monkeypatch.setattr(reaper, "RECORDS", tmp_path / "reaper-records")

@@ -75,3 +75,33 @@ def test_error_lines_follow_the_pattern_and_the_allowlist(tmp_path):
     assert not m.is_error_line("ERROR known harmless thing")
     assert not m.is_error_line('[GIN] 2025/03/08 - 21:33:37 | 404 |  1ms |  127.0.0.1 | POST     "/api/generate"')
     assert not m.is_error_line("errors=0 processed")
+
+
+def test_the_shipped_gates_require_the_seeds_metrics_and_release_adds_the_rollback():
+    m = manifest.load()
+    assert {"ollamas-healthy", "services-running", "logs-clean", "health-endpoints", "document-processing",
+            "llm-queries", "frontend-loads", "ollama-api", "routing", "models"} <= set(m.gates["smoke"].metrics)
+    assert set(m.gates["release"].metrics) == {*m.gates["smoke"].metrics, "rollback"}
+    assert m.gates["release"].watch_logs_s >= 60
+
+
+def test_a_gate_naming_an_unknown_metric_is_refused(tmp_path):
+    data = real()
+    data["gates"]["smoke"]["metrics"].append("vibes")
+    with pytest.raises(ManifestError, match="gates.smoke.metrics names unknown metric"):
+        manifest.load(write(tmp_path, data))
+
+
+def test_an_optional_skip_without_a_reason_why_is_refused(tmp_path):
+    data = real()
+    data["optional_skips"][0]["why"] = " "
+    with pytest.raises(ManifestError, match=r"optional_skips\[0\].why must say why"):
+        manifest.load(write(tmp_path, data))
+
+
+def test_the_expected_start_up_times_follow_the_seeds_timeline():
+    m = manifest.load()
+    assert m.expected_healthy_s("ollama", first_run=True) == 480
+    assert m.expected_healthy_s("ollama-vision", first_run=True) == 900
+    assert m.expected_healthy_s("ollama", first_run=False) == 30
+    assert m.expected_healthy_s("frontend", first_run=False) == 60
