@@ -90,3 +90,40 @@ def healthcheck_cannot_fail(config: dict, service: str, holds_models: bool) -> s
     if holds_models and _PORT_PROBE.search(command):
         return f"`{command}` only probes the port of a server that must hold models"
     return None
+
+
+def seconds(duration: str | int | float | None) -> float:
+    """A compose / Go duration ('2s', '10m0s', '1h30m', '500ms') in seconds; 0 for none."""
+    if duration in (None, ""):
+        return 0.0
+    if isinstance(duration, (int, float)):
+        return float(duration) / 1e9  # compose config gives nanoseconds for bare numbers
+    units = {"h": 3600, "m": 60, "s": 1, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|us|µs|ns|h|m|s)", duration)
+    if not parts:
+        raise ComposeFileError(f"not a duration: {duration!r}")
+    return sum(float(n) * units[u] for n, u in parts)
+
+
+def healthcheck_budget_s(config: dict, service: str) -> float:
+    """Seconds a service may take to become healthy before it is declared unhealthy: start_period plus
+    retries x interval (Docker's defaults: 30 s interval, 3 retries)."""
+    check = config["services"][service].get("healthcheck") or {}
+    interval = seconds(check.get("interval")) or 30.0
+    return seconds(check.get("start_period")) + interval * int(check.get("retries") or 3)
+
+
+def image_ref(config: dict, service: str) -> tuple[str, str]:
+    """(repository, tag) of a service's image; tag '' when none is given (which means latest)."""
+    image = str(config["services"][service].get("image") or "")
+    repo, _, tag = image.rpartition(":") if ":" in image.rsplit("/", 1)[-1] else (image, "", "")
+    return repo, tag
+
+
+def pinned_version(requirements: Path, package: str) -> str | None:
+    """The exact version a requirements file pins a package to (`pkg==X`), or None when it does not pin it."""
+    for line in requirements.read_text().splitlines():
+        m = re.match(rf"^\s*{re.escape(package)}(\[[^\]]*\])?\s*==\s*([\w.+-]+)", line, re.IGNORECASE)
+        if m:
+            return m.group(2)
+    return None

@@ -30,7 +30,7 @@ from .stack import StackRun
 
 ROOT = Path(__file__).resolve().parent.parent
 STACK_DIR = ROOT / "stack"
-CONTRACT = ["tests_contract/test_compose_contract.py"]
+CONTRACT = ["tests_contract/test_compose_contract.py", "tests_contract/test_security.py"]
 SMOKE = ["tests_smoke", "tests_contract/test_routing.py"]
 ROLLBACK = [*SMOKE, "tests_rollback"]
 
@@ -65,6 +65,17 @@ def set_env(service: str, var: str, value: str | None, file: str = "docker-compo
 def set_key(service: str, key: str, value: object, file: str = "docker-compose-separated.yml") -> Edit:
     """Set one key of a service's definition."""
     return compose_edit(file, lambda doc: doc["services"][service].__setitem__(key, value))
+
+
+def replace_in(file: str, old: str, new: str) -> Edit:
+    """Replace text in one file of the copy (it must be there)."""
+    def apply(stack_dir: Path) -> None:
+        path = stack_dir / file
+        text = path.read_text()
+        if old not in text:
+            raise ValueError(f"fault edit: {old!r} not in {file}")
+        path.write_text(text.replace(old, new))
+    return apply
 
 
 def add_script(src: str) -> Edit:
@@ -144,7 +155,7 @@ def _routing_fault(service: str, var: str, wrong: str) -> Fault:
 
 ROUTES = [("notes-service", "OLLAMA_URL", "ollama-vision"), ("doc-processor", "VISION_OLLAMA_URL", "ollama"),
           ("doc-processor", "OLLAMA_URL", "ollama-vision"), ("rag-service", "OLLAMA_URL", "ollama-vision"),
-          ("ocr-service", "OLLAMA_URL", "ollama"), ("client-rag-service", "OLLAMA_URL", "ollama"),
+          ("ocr-service", "VISION_OLLAMA_URL", "ollama"), ("client-rag-service", "VISION_OLLAMA_URL", "ollama"),
           ("ner-graph-service", "OLLAMA_URL", "ollama-vision")]
 
 CATALOGUE: tuple[Fault, ...] = (
@@ -180,9 +191,40 @@ CATALOGUE: tuple[Fault, ...] = (
           (compose_edit("docker-compose-separated.yml", lambda d: d["services"]["ollama"]["healthcheck"]
                         .__setitem__("test", ["CMD", "ollama", "--version"])),),
           (r"test_every_healthcheck_can_fail\[ollama\]",), "services-running", "ollama"),
+    # the production path (static: the production profile's merged model, never started here)
+    Fault("latest-tag", "postgres runs the mutable `postgres:latest`",
+          (set_key("postgres", "image", "postgres:latest"),),
+          (r"test_images_are_pinned_and_never_pulled_in_place_of_ours\[production-separated\]",),
+          "compose-contract", "postgres",
+          may_fail=(r"test_images_are_pinned_and_never_pulled_in_place_of_ours\[production\+gpu-separated\]",
+                    r"test_compose_lint_reports_no_unsuppressed_finding\[separated\]")),
+    Fault("built-image-may-be-pulled", "notes-service's image is built here but has no `pull_policy: build`",
+          (compose_edit("docker-compose-separated.yml", lambda d: d["services"]["notes-service"].pop("pull_policy")),),
+          (r"test_images_are_pinned_and_never_pulled_in_place_of_ours\[production-separated\]",),
+          "compose-contract", "notes-service",
+          may_fail=(r"test_images_are_pinned_and_never_pulled_in_place_of_ours\[production\+gpu-separated\]",)),
+    Fault("ollama-bound-to-every-interface", "the LLM Ollama (no authentication) is published on 0.0.0.0",
+          (set_key("ollama", "ports", ["0.0.0.0:11434:11434"]),),
+          (r"test_no_ollama_is_published_beyond_loopback\[production-separated\]",), "security", "ollama",
+          may_fail=(r"test_no_ollama_is_published_beyond_loopback\[(production\+gpu|airgap)-separated\]",
+                    r"test_compose_lint_reports_no_unsuppressed_finding\[separated\]")),
+    Fault("literal-password", "the Postgres password is a literal in the compose file",
+          (compose_edit("docker-compose-separated.yml",
+                        lambda d: d["services"]["postgres"]["environment"].__setitem__("POSTGRES_PASSWORD", "hunter2")),),
+          (r"test_compose_lint_reports_no_unsuppressed_finding\[separated\]",), "security", "postgres"),
+    Fault("healthcheck-budget-short", "the vision Ollama's healthcheck gives up after 60 s (a first run takes ~15 min)",
+          (compose_edit("docker-compose-separated.yml", lambda d: d["services"]["ollama-vision"].__setitem__(
+              "healthcheck", {"test": ["CMD", "/usr/local/bin/ollama-healthcheck.sh"], "interval": "2s",
+                              "timeout": "10s", "retries": 30})),),
+          (r"test_ollama_healthcheck_budget_covers_the_first_run_timeline\[separated\]",),
+          "compose-contract", "ollama-vision"),
+    Fault("chromadb-client-server-mismatch", "the services' chromadb client is not the production server's version",
+          (replace_in("services/requirements.txt", "chromadb==1.0.12", "chromadb==1.5.9"),),
+          (r"test_client_libraries_are_pinned_to_their_servers_version\[production\]",),
+          "compose-contract", "chromadb"),
     # dynamic, group A: one broken stack, faults on different services
     Fault("live-ocr-on-llm-ollama", "running ocr-service sends its vision calls to the LLM Ollama",
-          (set_env("ocr-service", "OLLAMA_URL", "http://ollama:11434"),),
+          (set_env("ocr-service", "VISION_OLLAMA_URL", "http://ollama:11434"),),
           (r"test_service_reaches_only_the_ollama_it_is_routed_to\[ocr-service\]",), "routing", "ocr-service",
           may_fail=(r"test_health_endpoint_reports_the_configured_ollama\[ocr-service\]",
                     r"test_no_error_lines_after_initialization\[ocr-service\]"), group="A"),
@@ -364,9 +406,11 @@ def header(fault: Fault) -> str:
     return f"[{METRICS[fault.metric]}] {fault.service}"
 
 
-def names_fault(fault: Fault, message: str) -> bool:
-    """True when a failure message carries a finding on the fault's metric about the fault's service."""
-    return re.search(re.escape(header(fault)) + r"(:|\s)", message) is not None
+def names_fault(fault: Fault, message: str, any_metric: bool = False) -> bool:
+    """True when a failure message carries a finding about the fault's service: on the fault's own metric, or
+    (any_metric) on any metric (a fault may break a second metric too, e.g. routing as well as models)."""
+    titles = METRICS.values() if any_metric else [METRICS[fault.metric]]
+    return any(re.search(re.escape(f"[{t}] {fault.service}") + r"(:|\s)", message) for t in titles)
 
 
 def claims(fault: Fault, test: str, message: str, caught: bool) -> bool:
@@ -379,14 +423,17 @@ def claims(fault: Fault, test: str, message: str, caught: bool) -> bool:
 
 def caught_problems(fault: Fault, run: SuiteRun) -> list[str]:
     """Why the fault was not caught for the right reason (empty when it was)."""
-    problems = []
+    problems, hits = [], []
     for pattern in fault.must_fail:
         matched = {t: m for t, m in run.failures.items() if re.search(pattern, t)}
+        hits += matched.values()
         if not matched:
             problems.append(f"missed: no failing test matches {pattern}")
-        elif not any(names_fault(fault, m) for m in matched.values()):
-            problems.append(f"{pattern} failed, but not with a finding {header(fault)!r}: "
+        elif not any(names_fault(fault, m, any_metric=True) for m in matched.values()):
+            problems.append(f"{pattern} failed, but without a finding about {fault.service}: "
                             f"{next(iter(matched.values()))[:200]}")
+    if hits and not any(names_fault(fault, m) for m in hits):
+        problems.append(f"no failure carries a finding {header(fault)!r}")
     status = run.metrics.get(fault.metric, {})
     if status.get("status") != fault.status:
         problems.append(f"metric {fault.metric} reads {status.get('status', 'nothing')} (expected {fault.status})")
@@ -411,8 +458,9 @@ def judge(faults: list[Fault], run: SuiteRun, group: str) -> list[Verdict]:
         if run.ran == 0:
             accidents.append("no test ran: a clean group proves nothing")
         else:
+            # a metric some test of this run proves must not be left without evidence (a skip) either
             accidents += [f"metric {k} reads {v['status']}: {v.get('why', '')[:200]}" for k, v in run.metrics.items()
-                          if v["status"] in ("FAIL", "UNKNOWN") and v.get("required", True)]
+                          if v["status"] in ("FAIL", "UNKNOWN") and v.get("required", True) and v.get("tests")]
         return [Verdict(None, group, not accidents, [f"{run.ran} test(s) ran", *accidents], run.seconds)]
     return [Verdict(f, group, caught[f.id] and not accidents, problems[f.id] + accidents, run.seconds) for f in faults]
 

@@ -45,6 +45,18 @@ class ServiceSpec:
 
 
 @dataclass(frozen=True)
+class Suppression:
+    """A compose-lint rule accepted (for some services, or all), and why."""
+
+    rule: str
+    why: str
+    services: tuple[str, ...] = ()
+
+    def covers(self, rule: str, service: str) -> bool:
+        return rule == self.rule and (not self.services or service in self.services)
+
+
+@dataclass(frozen=True)
 class Manifest:
     """The whole manifest."""
 
@@ -52,7 +64,7 @@ class Manifest:
     project_dir: Path
     layouts: dict[str, tuple[str, ...]]
     profiles: dict[str, dict[str, tuple[str, ...]]]
-    startup_timeout_s: float
+    startup_budget_s: dict[str, dict[str, float]]   # '' (default) or a profile -> first_run / later_start -> s
     network: str
     host: str
     ollamas: dict[str, OllamaSpec]
@@ -65,6 +77,18 @@ class Manifest:
     timeline_s: dict[str, dict[str, float]]   # 'first_run' / 'later_start' -> service (or '*') -> seconds
     gates: dict[str, Gate] = field(default_factory=dict)
     optional_skips: tuple[OptionalSkip, ...] = ()
+    images: dict[str, str] = field(default_factory=dict)           # official image -> the pinned tag
+    suppressions: tuple[Suppression, ...] = ()
+    exposed_ollamas: dict[str, str] = field(default_factory=dict)  # Ollama -> why it may bind beyond loopback
+    versions: dict[str, dict[str, Any]] = field(default_factory=dict)  # package -> server, requirement files
+
+    def startup_timeout_s(self, profiles: list[str] | tuple[str, ...] = (), first_run: bool = True) -> float:
+        """The bound of `up --wait`: the profile's (or the default) first-run or later-start budget."""
+        key = "first_run" if first_run else "later_start"
+        for profile in profiles:
+            if key in self.startup_budget_s.get(profile, {}):
+                return self.startup_budget_s[profile][key]
+        return self.startup_budget_s[""][key]
 
     def expected_healthy_s(self, service: str, first_run: bool) -> float | None:
         """The documented seconds from `up` to healthy for a service, on a first run or a later start."""
@@ -155,7 +179,7 @@ def load(path: str | Path | None = None) -> Manifest:
         project_dir=(path.parent / compose.get("project_dir", ".")).resolve(),
         layouts={k: tuple(_need(compose, k, "compose")) for k in ("separated", "simple")},
         profiles={p: {k: tuple(v) for k, v in (d or {}).items()} for p, d in (compose.get("profiles") or {}).items()},
-        startup_timeout_s=float(compose.get("startup_timeout_s", 600)),
+        startup_budget_s=_budgets(compose.get("startup_timeout_s", 600)),
         network=str(compose.get("network", "rma-network")),
         host=str(compose.get("host", "localhost")),
         ollamas=ollamas,
@@ -168,7 +192,31 @@ def load(path: str | Path | None = None) -> Manifest:
         timeline_s={k: {s: float(v) for s, v in (t or {}).items()} for k, t in (raw.get("timeline_s") or {}).items()},
         gates=_gates(raw.get("gates") or {}),
         optional_skips=tuple(_optional_skip(o, i) for i, o in enumerate(raw.get("optional_skips") or [])),
+        images={str(k): str(v) for k, v in (raw.get("images") or {}).items()},
+        suppressions=tuple(_suppression(x, i) for i, x in enumerate((raw.get("security") or {}).get("suppress") or [])),
+        versions=dict(raw.get("versions") or {}),
+        exposed_ollamas={str(k): str(v) for k, v in ((raw.get("security") or {}).get("exposed_ollamas") or {}).items()},
     )
+
+
+def _budgets(raw: object) -> dict[str, dict[str, float]]:
+    """compose.startup_timeout_s: one number, or first_run / later_start (+ by_profile overrides)."""
+    if isinstance(raw, (int, float)):
+        return {"": {"first_run": float(raw), "later_start": float(raw)}}
+    if not isinstance(raw, dict) or not {"first_run", "later_start"} <= set(raw):
+        raise ManifestError("manifest: compose.startup_timeout_s needs first_run and later_start (seconds)")
+    out = {"": {k: float(raw[k]) for k in ("first_run", "later_start")}}
+    for profile, b in (raw.get("by_profile") or {}).items():
+        out[profile] = {k: float(v) for k, v in (b or {}).items() if k in ("first_run", "later_start")}
+    return out
+
+
+def _suppression(raw: dict, i: int) -> Suppression:
+    where = f"security.suppress[{i}]"
+    why = " ".join(str(_need(raw, "why", where)).split())
+    if not why:
+        raise ManifestError(f"manifest: {where}.why must say why the finding is acceptable")
+    return Suppression(str(_need(raw, "rule", where)), why, tuple(raw.get("services") or ()))
 
 
 def _gates(raw: dict) -> dict[str, Gate]:

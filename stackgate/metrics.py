@@ -22,6 +22,7 @@ METRICS: dict[str, str] = {
     "routing": "Each service routed to the right Ollama",
     "compose-contract": "Compose files keep the deployment contract",
     "ollama-api": "Ollama API conformance",
+    "security": "Security: no unsuppressed compose-lint finding, nothing exposed",
     "rollback": "Clean rollback to the simple stack and forward again",
     "gpu": "Ollamas run their models on the GPU (when the host has one)",
 }

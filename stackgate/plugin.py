@@ -230,15 +230,23 @@ def stack_start(pytestconfig: pytest.Config, manifest, stack_profiles) -> Iterat
     except Exception as exc:  # noqa: BLE001 - any start failure is one finding, not an error in every test
         reason = str(exc) if isinstance(exc, StackgateError) else f"{type(exc).__name__}: {exc}"
         state.update(error=reason, causes=getattr(exc, "causes", {}), seconds=time.time() - started)
+        state.update(start_bound(run.stack))
         run.stop()
         yield state
         return
-    state.update(stack=stack, seconds=time.time() - started)
+    state.update(stack=stack, seconds=time.time() - started, **start_bound(stack))
     state.update(backends=ollama_backends(manifest), images=stack.image_ids(), standins=stack.standins())
     try:
         yield state
     finally:
         run.stop()
+
+
+def start_bound(stack: Stack | None) -> dict:
+    """{'bound_s', 'first_run'} of a stack this session started (nothing for a reused one)."""
+    if stack is None or stack.compose is None:
+        return {}
+    return {"bound_s": stack.compose.wait_timeout, "first_run": stack.first_run}
 
 
 @pytest.fixture(scope="session")
@@ -394,6 +402,10 @@ def _tested(config: pytest.Config) -> list[tuple[str, str]]:
     stack: Stack | None = start.get("stack")
     rows = [("stack/ commit", stack_commit(m.project_dir)), ("Manifest", str(m.path)),
             ("Profile", "+".join(start.get("profiles", [])) or "(no stack started)")]
+    if "bound_s" in start:
+        rows.append(("Start-up bound", f"{start['bound_s']:.0f} s, the manifest's "
+                     + ("first-run budget (the model volumes were empty)" if start.get("first_run")
+                        else "later-start budget (the model volumes already existed)")))
     if "error" in start:
         rows.append(("Stack start", "FAILED: " + start["error"].splitlines()[0][:200]))
     if stack is not None:

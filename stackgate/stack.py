@@ -41,12 +41,14 @@ class StackCompose(DockerCompose):
         return [*super().compose_command_property, "-p", self.project_name]
 
     @classmethod
-    def for_layout(cls, manifest: Manifest, layout: str, profiles: list[str], project: str) -> StackCompose:
-        """The one way to drive a layout of the manifest's stack as a project, bounded by its start-up timeout."""
+    def for_layout(cls, manifest: Manifest, layout: str, profiles: list[str], project: str,
+                   first_run: bool = False) -> StackCompose:
+        """The one way to drive a layout of the manifest's stack as a project, bounded by its start-up budget
+        (first run: the model volumes are empty; else a later start)."""
+        bound = manifest.startup_timeout_s(profiles, first_run)
         return cls(context=str(manifest.project_dir),
                    compose_file_name=[str(f) for f in manifest.compose_files(layout, profiles)],
-                   project_name=project, wait_timeout=manifest.startup_timeout_s,
-                   command_timeout=manifest.startup_timeout_s + 60)
+                   project_name=project, wait_timeout=bound, command_timeout=bound + 60)
 
     def start(self) -> None:
         """`up -d --wait` (no --remove-orphans: a rollback must see what the seed's commands leave)."""
@@ -174,11 +176,16 @@ class Stack:
         res = c.exec_run(argv, environment=env, demux=False)
         return res.exit_code, (res.output or b"").decode(errors="replace").strip()
 
-    def pause(self, services: list[str]) -> None:
-        """Freeze services' containers (their ports still accept connections, nothing answers)."""
-        containers = self.containers()
+    def pause(self, services: list[str]) -> list[str]:
+        """Freeze the running ones of services' containers (their ports still accept connections, nothing
+        answers); return those it froze."""
+        containers, frozen = self.containers(), []
         for name in services:
-            containers[name].pause()
+            c = containers.get(name)
+            if c is not None and c.attrs.get("State", {}).get("Status") == "running":
+                c.pause()
+                frozen.append(name)
+        return frozen
 
     def unpause(self, services: list[str]) -> None:
         """Thaw what pause() froze (each one even if another fails)."""
@@ -322,9 +329,10 @@ class StackRun:
         validate_compose(files, self.manifest.project_dir)
         preflight(self.manifest, files)
         name = self.project or sweep.new_project_name()
-        compose = StackCompose.for_layout(self.manifest, self.layout, self.profiles, name)
+        first_run = not any(volume_exists(f"{name}_{o.volume}") for o in self.manifest.ollamas.values())
+        compose = StackCompose.for_layout(self.manifest, self.layout, self.profiles, name, first_run)
         stack = self.stack = Stack(self.manifest, self.layout, name, files, compose)
-        stack.first_run = not any(volume_exists(f"{name}_{o.volume}") for o in self.manifest.ollamas.values())
+        stack.first_run = first_run
         reaper.start(name)  # removes the project, anonymous volumes included, if this process is killed
         self.watcher = Watcher(stack, self.log)
         self.log(f"stack: starting {self.layout} ({'+'.join(self.profiles) or 'base'}) as project {name}")

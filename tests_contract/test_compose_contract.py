@@ -4,7 +4,9 @@ import pytest
 
 from stackgate.composefile import (
     environment,
+    healthcheck_budget_s,
     healthcheck_cannot_fail,
+    image_ref,
     models_pulled,
     named_volumes,
     ollama_reached,
@@ -83,7 +85,7 @@ def test_every_service_has_a_healthcheck(layout, compose_config, manifest):
     config = compose_config[layout]
     missing = [n for n, s in config["services"].items()
                if not (s.get("healthcheck") or {}).get("test") or (s.get("healthcheck") or {}).get("disable")]
-    assert not missing, finding("compose-contract", ", ".join(missing), "a healthcheck", "none")
+    assert not missing, "\n".join(finding("compose-contract", n, "a healthcheck", "none") for n in missing)
 
 
 @pytest.mark.metric("compose-contract")
@@ -91,9 +93,10 @@ def test_every_service_has_a_healthcheck(layout, compose_config, manifest):
 def test_every_dependency_waits_for_healthy(layout, compose_config):
     """Every depends_on entry uses condition: service_healthy."""
     config = compose_config[layout]
-    loose = [f"{n}->{d} ({c.get('condition')})" for n, s in config["services"].items()
+    loose = [finding("compose-contract", n, f"depends_on {d}: condition service_healthy", str(c.get("condition")))
+             for n, s in config["services"].items()
              for d, c in (s.get("depends_on") or {}).items() if c.get("condition") != "service_healthy"]
-    assert not loose, finding("compose-contract", "depends_on", "service_healthy everywhere", ", ".join(loose))
+    assert not loose, "\n".join(loose)
 
 
 @pytest.mark.metric("compose-contract")
@@ -145,3 +148,68 @@ def test_every_healthcheck_can_fail(service_spec, separated):
     port probe on an Ollama (it must list its models)."""
     why = healthcheck_cannot_fail(separated, service_spec.name, service_spec.kind == "ollama")
     assert why is None, finding("services-running", service_spec.name, "a healthcheck that can fail", why)
+
+
+@pytest.mark.metric("compose-contract")
+def test_images_are_pinned_and_never_pulled_in_place_of_ours(profile_config, manifest):
+    """Official images carry the manifest's tag (never latest); an image built here has `pull_policy: build`
+    (or `never` in the airgap profile), so Compose never pulls a registry's image of that name instead."""
+    problems = []
+    for name, svc in profile_config["services"].items():
+        repo, tag = image_ref(profile_config, name)
+        policy = svc.get("pull_policy")
+        if tag in ("", "latest"):
+            problems.append(finding("compose-contract", name, "a pinned image tag", f"{repo}:{tag or '(none)'}"))
+        if "build" in svc:
+            if policy not in ("build", "never"):
+                problems.append(finding("compose-contract", name, "pull_policy: build for an image built here",
+                                        f"pull_policy {policy or 'unset'}: Compose would pull {repo}:{tag} first"))
+            for arg, value in ((svc["build"].get("args") or {}).items()):
+                base, _, base_tag = str(value).rpartition(":")
+                if base in manifest.images and base_tag != manifest.images[base]:
+                    problems.append(finding("compose-contract", name, f"build arg {arg} {base}:{manifest.images[base]}",
+                                            str(value)))
+        elif policy != "never" and manifest.images.get(repo) != tag:
+            problems.append(finding("compose-contract", name, f"{repo}:{manifest.images.get(repo, '(not in images)')}",
+                                    f"{repo}:{tag}"))
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.metric("compose-contract")
+@pytest.mark.parametrize("layout", ["separated", "simple"])
+def test_ollama_healthcheck_budget_covers_the_first_run_timeline(layout, production, manifest):
+    """Each production Ollama may take as long as the seed's first run (every model pulled) before its
+    healthcheck gives up: start_period + retries x interval >= the documented first-run time."""
+    config = production[layout]
+    ollamas = manifest.ollamas if layout == "separated" else {manifest.rollback_ollama: None}
+    problems = []
+    for name in ollamas:
+        want = (manifest.expected_healthy_s(name, first_run=True) if layout == "separated"
+                else max(manifest.expected_healthy_s(o, first_run=True) or 0 for o in manifest.ollamas))
+        budget = healthcheck_budget_s(config, name)
+        if want and budget < want:
+            problems.append(finding("compose-contract", name, f"a healthcheck budget >= {want:.0f} s (first run)",
+                                    f"{budget:.0f} s (start_period + retries x interval)"))
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.metric("compose-contract")
+@pytest.mark.parametrize("profile", ["production", "airgap"])
+def test_client_libraries_are_pinned_to_their_servers_version(profile, manifest):
+    """Each client library in the manifest's `versions` is pinned to the version of the server it talks to."""
+    from stackgate.composefile import load_config, pinned_version
+
+    config = load_config(manifest.compose_files("separated", [profile]), manifest.project_dir)
+    problems = []
+    for package, spec in manifest.versions.items():
+        client_file = (spec.get("client_requirements") or {}).get(profile)
+        if not client_file:
+            continue
+        client = pinned_version(manifest.project_dir / client_file, package)
+        server_file = (spec.get("server_requirements") or {}).get(profile)
+        server = (pinned_version(manifest.project_dir / server_file, package) if server_file
+                  else image_ref(config, spec["server"])[1])
+        if client is None or client != server:
+            problems.append(finding("compose-contract", spec["server"], f"{package} client == server {server}",
+                                    f"client {client or 'unpinned'} in {client_file}"))
+    assert not problems, "\n".join(problems)

@@ -39,7 +39,7 @@ def paused_checks(stack, manifest, evidence) -> dict[str, dict]:
                        manifest.services[d].kind in needs] for app in manifest.apps()}
     paused = sorted({d for ds in deps.values() for d in ds})
     out: dict[str, dict] = {app: {"paused": ds} for app, ds in deps.items()}
-    stack.pause(paused)
+    paused = stack.pause(paused)  # a dependency that is not running at all needs no pause
     try:
         with ThreadPoolExecutor(max_workers=len(deps) or 1) as pool:
             for app, result in zip(deps, pool.map(stack.run_healthcheck, deps)):

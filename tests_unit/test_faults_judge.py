@@ -32,7 +32,7 @@ def test_a_message_naming_the_service_only_in_passing_is_not_enough():
     """A dependency's failure that lists the service (e.g. as 'created') does not catch a fault of that service."""
     msg = "[Each service routed to the right Ollama] stack: expected healthy; saw ocr-service (created)"
     (v,) = judge([FAULT], run({"m::test_routing[ocr-service]": msg}), "A")
-    assert not v.caught and "not with a finding" in v.problems[0]
+    assert not v.caught and "without a finding about ocr-service" in v.problems[0]
 
 
 def test_the_metric_must_read_as_the_fault_expects():
@@ -76,8 +76,14 @@ def test_a_clean_group_where_no_test_ran_proves_nothing():
 
 
 def test_a_clean_group_with_a_required_metric_unknown_is_a_false_alarm():
-    (v,) = judge([], run({}, {"frontend-loads": {"status": "UNKNOWN", "why": "1 skip", "required": True}}), "clean")
+    skipped = {"status": "UNKNOWN", "why": "1 skip", "required": True, "tests": [{"outcome": "skipped"}]}
+    (v,) = judge([], run({}, {"frontend-loads": skipped}), "clean")
     assert not v.caught
+
+
+def test_a_clean_static_group_ignores_the_metrics_it_does_not_run():
+    (v,) = judge([], run({}, {"frontend-loads": {"status": "UNKNOWN", "why": "no test ran", "tests": []}}), "static-clean")
+    assert v.caught
 
 
 def test_the_catalogue_covers_what_the_gate_must_prove():
@@ -90,3 +96,13 @@ def test_the_catalogue_covers_what_the_gate_must_prove():
                    "error-begins-after-the-last-test", "rollback-leaves-an-orphan", "browser-cannot-start"):
         assert needed in ids
     assert {"clean", "static-clean"} <= set(groups())
+
+
+def test_a_fault_breaking_a_second_metric_is_caught_on_both_findings():
+    """The seed's doc-processor env fails a models test and a routing test, each naming doc-processor."""
+    fault = Fault("s", "seed env", (), (r"test_models\[doc-processor\]", r"test_urls\[doc-processor\]"), "models",
+                  "doc-processor")
+    failures = {"m::test_models[doc-processor]": "[Required models present, separated by job] doc-processor: expected x",
+                "m::test_urls[doc-processor]": "[Each service routed to the right Ollama] doc-processor: expected y"}
+    (v,) = judge([fault], run(failures, {"models": {"status": "FAIL"}}), "static")
+    assert v.caught, v.problems

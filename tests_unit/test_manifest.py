@@ -22,7 +22,7 @@ def real() -> dict:
 def test_the_shipped_manifest_describes_13_services_and_two_ollamas():
     m = manifest.load()
     assert len(m.services) == 13 and set(m.ollamas) == {"ollama", "ollama-vision"}
-    assert m.services["ocr-service"].routes == {"OLLAMA_URL": "ollama-vision"}
+    assert m.services["ocr-service"].routes == {"VISION_OLLAMA_URL": "ollama-vision"}
     assert m.url("ollama-vision").endswith(":11435")
 
 
@@ -35,8 +35,8 @@ def test_malformed_yaml_is_a_one_line_error(tmp_path, text, needle):
 
 def test_a_route_to_an_unknown_ollama_is_refused(tmp_path):
     data = real()
-    data["services"]["ocr-service"]["routes"] = {"OLLAMA_URL": "ollama-visoin"}
-    with pytest.raises(ManifestError, match="ocr-service.routes.OLLAMA_URL names 'ollama-visoin'"):
+    data["services"]["ocr-service"]["routes"] = {"VISION_OLLAMA_URL": "ollama-visoin"}
+    with pytest.raises(ManifestError, match="ocr-service.routes.VISION_OLLAMA_URL names 'ollama-visoin'"):
         manifest.load(write(tmp_path, data))
 
 

@@ -46,7 +46,7 @@ def test_an_llm_answer_that_is_not_json_is_a_502_naming_it():
 
 
 def test_an_upload_of_an_unsupported_type_is_a_415_json_error(monkeypatch):
-    monkeypatch.setenv("OLLAMA_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("VISION_OLLAMA_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("VISION_MODEL", "llava:7b")
     from starlette.testclient import TestClient
 

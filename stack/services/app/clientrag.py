@@ -61,9 +61,9 @@ class Chroma:
 
 
 def create_app() -> Starlette:
-    url, model = env("OLLAMA_URL"), env("EMBEDDING_MODEL")
+    url, model = env("VISION_OLLAMA_URL"), env("EMBEDDING_MODEL")
     chroma_url = os.environ.get("CHROMA_URL", "http://chromadb:8000")
-    embedder = Ollama(url, "OLLAMA_URL")
+    embedder = Ollama(url, "VISION_OLLAMA_URL")
     chroma = Chroma(chroma_url)
 
     @json_errors
@@ -102,7 +102,7 @@ def create_app() -> Starlette:
                 for i, d, m, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0])]
         return JSONResponse({"query": query, "results": hits})
 
-    health = health_handler("client-rag-service", {"OLLAMA_URL": url, "CHROMA_URL": chroma_url},
+    health = health_handler("client-rag-service", {"VISION_OLLAMA_URL": url, "CHROMA_URL": chroma_url},
                             {"EMBEDDING_MODEL": model}, {"chromadb": chroma.heartbeat})
     return Starlette(routes=[Route("/health", health), Route("/ingest", ingest, methods=["POST"]),
                              Route("/search", search, methods=["POST"])])

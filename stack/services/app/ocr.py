@@ -14,8 +14,8 @@ PROMPT = "Read this image and return all the text it contains, exactly as writte
 
 
 def create_app() -> Starlette:
-    url, model = env("OLLAMA_URL"), env("VISION_MODEL")
-    vision = Ollama(url, "OLLAMA_URL")
+    url, model = env("VISION_OLLAMA_URL"), env("VISION_MODEL")
+    vision = Ollama(url, "VISION_OLLAMA_URL")
 
     @json_errors
     async def ocr(request: Request) -> Response:
@@ -24,7 +24,7 @@ def create_app() -> Starlette:
         return JSONResponse({"filename": filename, "type": kind, "text": "\n".join(texts), "model": model})
 
     # its one dependency is the vision Ollama: /health reports it, so the healthcheck can fail on it
-    health = health_handler("ocr-service", {"OLLAMA_URL": url}, {"VISION_MODEL": model}, {"vision-ollama": vision.ping})
+    health = health_handler("ocr-service", {"VISION_OLLAMA_URL": url}, {"VISION_MODEL": model}, {"vision-ollama": vision.ping})
     return Starlette(routes=[Route("/health", health), Route("/ocr", ocr, methods=["POST"])])
 
 

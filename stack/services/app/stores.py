@@ -14,7 +14,7 @@ from .common import TIMEOUT, ServiceError
 
 
 def database_url() -> str:
-    return os.environ.get("DATABASE_URL", "postgresql://rma:rma@postgres:5432/rma")
+    return os.environ.get("DATABASE_URL", "postgresql://rma@postgres:5432/rma")  # the password: PGPASSWORD
 
 
 async def pg_connect() -> psycopg.AsyncConnection:
