@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 STACK_DIR = ROOT / "stack"
 CONTRACT = ["tests_contract/test_compose_contract.py", "tests_contract/test_security.py"]
 SMOKE = ["tests_smoke", "tests_contract/test_routing.py"]
-ROLLBACK = [*SMOKE, "tests_rollback"]
+RELEASE = [*SMOKE, "tests_resilience", "tests_rollback"]  # the release gate's paths
 
 REPORT_DIR = Path(os.environ.get("STACKGATE_REPORTS") or ROOT / "reports") / "faults"
 Edit = Callable[[Path], None]
@@ -76,6 +76,29 @@ def replace_in(file: str, old: str, new: str) -> Edit:
             raise ValueError(f"fault edit: {old!r} not in {file}")
         path.write_text(text.replace(old, new))
     return apply
+
+
+def write_file(file: str, text: str) -> Edit:
+    """Add a file to the copy (e.g. a script a fault mounts over the image's)."""
+    def apply(stack_dir: Path) -> None:
+        (stack_dir / file).write_text(text)
+    return apply
+
+
+# The entrypoint as the seed wrote it: every model pulled at every start, FATAL on any failed pull.
+REPULL_LIB = """#!/usr/bin/env bash
+set -euo pipefail
+ollama_run() {
+  ollama serve &
+  local pid=$!
+  for i in $(seq 1 120); do ollama list >/dev/null 2>&1 && break; sleep 0.25; done
+  for model in ${MODELS:-}; do
+    echo "$1: pulling $model"
+    ollama pull "$model" || { echo "$1: FATAL: pull of $model failed" >&2; kill -TERM "$pid"; exit 1; }
+  done
+  wait "$pid"
+}
+"""
 
 
 def add_script(src: str) -> Edit:
@@ -282,13 +305,22 @@ CATALOGUE: tuple[Fault, ...] = (
           may_fail=(r"test_every_service_is_healthy_on_the_simple_stack",
                     r"test_forward_again_the_separated_stack_is_healthy_and_keeps_the_data"),
           group="R", actions=(legacy_container("ollama-v1"),)),
+    Fault("entrypoint-repulls-without-registry", "the LLM Ollama's entrypoint pulls every model at every start and "
+          "dies when the registry is unreachable, although its models are in its volume",
+          (write_file("ollama-lib-repull.sh", REPULL_LIB),
+           set_key("ollama", "volumes", ["ollama_llm_models:/root/.ollama",
+                                         "./ollama-lib-repull.sh:/usr/local/lib/ollama-lib.sh:ro"])),
+          (r"test_an_ollama_restarted_without_its_registry_serves_its_models\[ollama\]",), "resilience", "ollama",
+          may_fail=(r"test_services_recover_when_a_data_store_restarts", r"test_services_answer_a_json_5xx_while_their_"
+                    r"ollama_is_paused\[ollama\]"),
+          group="R"),
     # dynamic, group C: a service exits right after it starts (the suite's own start must fail)
     Fault("service-exits-after-start", "notes-service exits as soon as it starts",
           (set_key("notes-service", "command", ["python", "-c", "print('notes-service: exiting'); raise SystemExit(3)"]),),
           (r"test_the_stack_comes_up_healthy_within_its_bound",), "services-running", "notes-service", group="C"),
 )
 CLEAN_GROUPS = ("static-clean", "clean")  # false-alarm checks: no fault, no failure
-ROLLBACK_GROUPS = ("R",)  # groups that run the rollback too (the release gate)
+ROLLBACK_GROUPS = ("R",)  # groups that run the whole release gate (resilience and rollback too)
 
 
 # --- running ----------------------------------------------------------------------------------
@@ -362,7 +394,7 @@ def suite_for(group: str, faults: list[Fault], profiles: list[str]) -> tuple[lis
     rollback = group in ROLLBACK_GROUPS
     watch = max([f.watch_logs_s for f in faults], default=0.0)
     env = {k: v for f in faults for k, v in f.env}
-    return (ROLLBACK if rollback else SMOKE,
+    return (RELEASE if rollback else SMOKE,
             [*profile_args, "--gate", "release" if rollback else "smoke", "--watch-logs", str(watch)], env)
 
 

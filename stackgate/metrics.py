@@ -24,6 +24,7 @@ METRICS: dict[str, str] = {
     "ollama-api": "Ollama API conformance",
     "security": "Security: no unsuppressed compose-lint finding, nothing exposed",
     "rollback": "Clean rollback to the simple stack and forward again",
+    "resilience": "Recovers from restarts, a registry outage and a paused Ollama",
     "gpu": "Ollamas run their models on the GPU (when the host has one)",
 }
 

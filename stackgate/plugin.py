@@ -25,7 +25,7 @@ from . import engine
 from . import manifest as manifest_mod
 from .browser import render_page
 from .errors import ManifestError, StackgateError
-from .metrics import GATE_PASSED, Gate, Result, aggregate, gate_verdict
+from .metrics import GATE_PASSED, Gate, Result, aggregate, finding, gate_verdict
 from .report import banner, format_utc, page_title, timeline_svg
 from .roundtrip import document_case, upload
 from .stack import Stack, StackRun
@@ -167,9 +167,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # checks that disturb the stack (pausing a store) after the others; the log scan after those; the
-    # rollback (which replaces the containers) last of all
+    # checks that disturb the stack (pausing a store) after the others; the log scan after those; then the
+    # resilience tests (restarts, pauses); the rollback (which replaces the containers) last of all
     items.sort(key=lambda item: (item.get_closest_marker("rollback") is not None,
+                                 item.get_closest_marker("resilience") is not None,
                                  item.get_closest_marker("after_all") is not None,
                                  item.get_closest_marker("disruptive") is not None))
 
@@ -255,6 +256,28 @@ def stack(stack_start: dict) -> Stack:
     if "error" in stack_start:
         pytest.skip("the stack did not start (see test_the_stack_comes_up_healthy_within_its_bound)")
     return stack_start["stack"]
+
+
+@pytest.fixture(scope="session")
+def owned_stack(request: pytest.FixtureRequest, stack: Stack) -> Stack:
+    """The stack, when this session may disturb or replace it: it started it, or --stack-owned says the caller
+    owns the reused one."""
+    if stack.reused and not request.config.getoption("--stack-owned"):
+        pytest.skip("--stack-reuse: this would restart or replace services of a stack this session does not own "
+                    "(--stack-owned)")
+    return stack
+
+
+def data_before(stack: Stack, http: httpx.Client, manifest: manifest_mod.Manifest, run_facts: dict, offset: int,
+                suffix: str, metric: str) -> dict:
+    """A document and a note written through the stack before a disruption; a refused write fails the test that
+    needed it with a finding under metric."""
+    from .roundtrip import write_data
+
+    try:
+        return write_data(stack, http, manifest, str(int(run_facts["number"]) + offset), run_facts["vendor"] + suffix)
+    except (httpx.HTTPError, StackgateError) as exc:
+        pytest.fail(finding(metric, "stack", "data written before the disruption", str(exc)), pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -467,6 +490,30 @@ def _log_windows_html(config: pytest.Config) -> str:
 _HTML_REPORT: list = []  # pytest-html's report data, kept from the title hook (called at session start)
 
 
+def _table(title: str, head: list[str], rows: list[list[str]], note: str = "") -> str:
+    """A small titled HTML table (cells escaped)."""
+    if not rows:
+        return ""
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
+    return (f"<h2>{html.escape(title)}</h2>" + (f"<p>{html.escape(note)}</p>" if note else "")
+            + "<table border='1' cellpadding='4' style='border-collapse:collapse'><tr>"
+            + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>" + body + "</table>")
+
+
+def _recoveries_html(config: pytest.Config) -> str:
+    rows = [[what, svc, "did not recover" if s is None else f"{s:.1f}", detail]
+            for what, svc, s, detail in config.stash[STACK_KEY].get("recoveries", [])]
+    return _table("Recovery times", ["Disruption", "Service", "Seconds until its dependents worked", "Detail"], rows)
+
+
+def _security_html(config: pytest.Config) -> str:
+    found = config.stash[STACK_KEY].get("security_findings") or {}
+    rows = [[rule, sev, str(len(where)), ", ".join(sorted(where))[:300], why]
+            for (rule, sev, why), where in sorted(found.items())]
+    return _table("Security findings (compose-lint over the production files)",
+                  ["Rule", "Severity", "Count", "Where", "Suppressed because (OPEN: not suppressed)"], rows)
+
+
 def pytest_html_report_title(report) -> None:  # noqa: ANN001 - pytest-html's report data object
     """Keep the report object: its title names the gate and verdict, known only at the session's end."""
     _HTML_REPORT[:] = [report]
@@ -485,6 +532,8 @@ def pytest_html_results_summary(prefix: list, summary: list, postfix: list, sess
     prefix.append(_metrics_html(config))
     prefix.append(_timeline_html(config))
     prefix.append(_log_windows_html(config))
+    prefix.append(_recoveries_html(config))
+    prefix.append(_security_html(config))
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:  # noqa: ANN001

@@ -80,3 +80,18 @@ def _still_answerable(stack, http: httpx.Client, written: dict) -> tuple[bool, s
         return False, f"note {note['id']}: {back.status_code} {back.text[:200]} (wrote {note['structured'][:100]!r})"
     return True, ""
 
+
+
+def write_data(stack, http: httpx.Client, manifest: Manifest, number: str, vendor: str) -> dict:
+    """Write a document (with its embeddings and entities) and a note through the stack, to be read back after a
+    disruption; StackgateError naming the service when a write is refused."""
+    from .errors import StackgateError
+
+    case = document_case(manifest, "png", number, vendor)
+    doc = upload(http, stack.url("doc-processor"), case)
+    note = http.post(stack.url("notes-service") + "/notes",
+                     json={"text": manifest.roundtrips["notes"]["text"].format(number=number, vendor=vendor)})
+    if doc.status_code != 201 or note.status_code != 201:
+        raise StackgateError(f"doc-processor {doc.status_code} {doc.text[:150]}; notes-service {note.status_code} "
+                             f"{note.text[:150]}")
+    return {"case": case, "doc": doc.json(), "note": note.json()}

@@ -45,9 +45,13 @@ class StackCompose(DockerCompose):
                    first_run: bool = False) -> StackCompose:
         """The one way to drive a layout of the manifest's stack as a project, bounded by its start-up budget
         (first run: the model volumes are empty; else a later start)."""
-        bound = manifest.startup_timeout_s(profiles, first_run)
-        return cls(context=str(manifest.project_dir),
-                   compose_file_name=[str(f) for f in manifest.compose_files(layout, profiles)],
+        return cls.for_files(manifest, manifest.compose_files(layout, profiles), project,
+                             manifest.startup_timeout_s(profiles, first_run))
+
+    @classmethod
+    def for_files(cls, manifest: Manifest, files: list[Path], project: str, bound: float) -> StackCompose:
+        """A driver for a project of these compose files, its waits bounded by bound seconds."""
+        return cls(context=str(manifest.project_dir), compose_file_name=[str(f) for f in files],
                    project_name=project, wait_timeout=bound, command_timeout=bound + 60)
 
     def start(self) -> None:
@@ -58,6 +62,20 @@ class StackCompose(DockerCompose):
     def down(self) -> None:
         """`down` as the seed's rollback writes it: containers and networks go, volumes and orphans stay."""
         self._run_command([*self.compose_command_property, "down"])
+
+    def recreate(self, service: str, env: dict[str, str] | None = None) -> None:
+        """Recreate one service's container (its volumes kept) with extra environment for the compose files'
+        interpolation, and wait until it is healthy; its dependents are left alone."""
+        import os
+
+        subprocess.run([*self.compose_command_property, "up", "--detach", "--no-deps", "--force-recreate", "--wait",
+                        "--wait-timeout", str(int(self.wait_timeout)), "--no-color", service],
+                       capture_output=True, check=True, cwd=str(self.context), timeout=self.command_timeout,
+                       env={**os.environ, **(env or {})})
+
+    def restart(self, service: str) -> None:
+        """`docker compose restart` one service (same container, same volumes)."""
+        self._run_command([*self.compose_command_property, "restart", service])
 
     def discard(self) -> None:
         """Tear a throw-away stack down fast: `down --volumes --timeout 0` (no graceful stop: its data goes)."""
@@ -105,6 +123,14 @@ class Stack:
     healthy_after_s: dict[str, float] = field(default_factory=dict)
     reused: bool = False
     first_run: bool | None = None  # the Ollamas' model volumes were empty (new) before `up`
+
+    @property
+    def driver(self) -> StackCompose:
+        """The compose driver of this project (for a reused stack: one over the manifest's files)."""
+        if self.compose is None:
+            self.compose = StackCompose.for_files(self.manifest, self.files, self.project,
+                                                  self.manifest.startup_timeout_s(first_run=False))
+        return self.compose
 
     def healthy_at(self, service: str) -> float:
         """Epoch time at which a service became healthy (its 'after initialization' point)."""

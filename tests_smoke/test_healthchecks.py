@@ -47,6 +47,10 @@ def paused_checks(stack, manifest, evidence) -> dict[str, dict]:
     finally:
         stack.unpause(paused)
     for app in deps:
+        down = sorted(set(deps[app]) - set(paused))
+        if down:  # a dependency that was not running cannot thaw: no point waiting for this app
+            out[app]["after"] = (1, f"not retried: {', '.join(down)} was not running before the pause")
+            continue
         last = [(1, "")]
 
         def passes(app=app, last=last) -> bool:

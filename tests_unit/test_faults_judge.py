@@ -93,7 +93,9 @@ def test_the_catalogue_covers_what_the_gate_must_prove():
                    "service-exits-after-start", "notes-work-endpoint-fails", "datastore-down",
                    "error-logged-after-init", "rollback-loses-data", "seed-doc-processor-env",
                    "healthcheck-cannot-fail", "ollama-healthcheck-ignores-models", "app-healthcheck-always-passes",
-                   "error-begins-after-the-last-test", "rollback-leaves-an-orphan", "browser-cannot-start"):
+                   "error-begins-after-the-last-test", "rollback-leaves-an-orphan", "browser-cannot-start",
+                   "latest-tag", "built-image-may-be-pulled", "ollama-bound-to-every-interface", "literal-password",
+                   "healthcheck-budget-short", "chromadb-client-server-mismatch", "entrypoint-repulls-without-registry"):
         assert needed in ids
     assert {"clean", "static-clean"} <= set(groups())
 

@@ -77,6 +77,13 @@ def test_pull_of_an_unknown_model_ends_in_the_manifest_error(client):
     assert client.post("/api/pull", json={"model": "nope", "stream": False}).status_code == 500
 
 
+def test_with_its_registry_unreachable_a_pull_fails_as_ollamas_does(client, monkeypatch):
+    monkeypatch.setenv("OLLAMA_STANDIN_REGISTRY", "unreachable")
+    last = json.loads(client.post("/api/pull", json={"model": "llama2:7b"}).text.splitlines()[-1])
+    assert last["error"].startswith("pull model manifest: Get ") and "no such host" in last["error"]
+    assert "llama2:7b" not in {m["name"] for m in client.get("/api/tags").json()["models"]}
+
+
 def test_generate_streams_chunks_and_a_final_chunk_with_counts(client):
     pull(client, "llama3.2")
     resp = client.post("/api/generate", json={"model": "llama3.2", "prompt": "Context: The sky is blue.\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 import uuid
@@ -161,6 +162,14 @@ async def show(request: Request) -> Response:
     })
 
 
+REGISTRY = "https://registry.invalid"  # the stand-in's registry is its offline catalogue; this name never resolves
+
+
+def registry_unreachable() -> bool:
+    """OLLAMA_STANDIN_REGISTRY=unreachable: every pull fails as Ollama's does when its registry is down."""
+    return os.environ.get("OLLAMA_STANDIN_REGISTRY", "reachable") == "unreachable"
+
+
 async def pull(request: Request) -> Response:
     data = await body(request)
     name = model_name(data)
@@ -169,6 +178,11 @@ async def pull(request: Request) -> Response:
 
     def progress() -> Iterator[dict]:
         yield {"status": "pulling manifest"}
+        if registry_unreachable():
+            yield {"error": f"pull model manifest: Get \"{REGISTRY}/v2/library/{name.split(':')[0]}/manifests/"
+                            f"{name.split(':')[-1]}\": dial tcp: lookup registry: no such host "
+                            "(stand-in: OLLAMA_STANDIN_REGISTRY=unreachable)"}
+            return
         if model is None:
             yield {"error": "pull model manifest: file does not exist"}
             return

@@ -1,0 +1,94 @@
+"""Resilience (release gate): the stack rides out what production will do to it. An Ollama restarted while its
+registry is unreachable comes back with its models; a data store restarted under the services is reconnected
+to with the data intact; a paused Ollama makes its services answer a clear JSON 5xx within their own timeout."""
+
+import time
+
+import pytest
+
+from stackgate.metrics import finding
+from stackgate.ollama import model_names, normalise
+from stackgate.recovery import broken, fire, until_all_work
+from stackgate.roundtrip import still_answerable
+
+pytestmark = [pytest.mark.resilience, pytest.mark.metric("resilience"), pytest.mark.slow]
+REGISTRY_DOWN = {"STACKGATE_REGISTRY": "unreachable"}  # the airgap profile's switch (stand-in Ollama)
+
+
+def routed_to(manifest, ollama: str) -> list[str]:
+    return [s.name for s in manifest.apps() if ollama in s.routes.values()]
+
+
+def dependents(stack, manifest, service: str) -> list[str]:
+    return [a.name for a in manifest.apps() if service in stack.depends_on(a.name)]
+
+
+def test_an_ollama_restarted_without_its_registry_serves_its_models(ollama_spec, stack, http, manifest, written,
+                                                                    recoveries):
+    """Recreated while its registry is unreachable, an Ollama becomes healthy again from the models in its volume,
+    lists them, and every service routed to it works through it."""
+    name = ollama_spec.name
+    t0 = time.monotonic()
+    try:
+        stack.driver.recreate(name, REGISTRY_DOWN)
+    except Exception as exc:  # noqa: BLE001 - the finding carries the evidence
+        state = stack.states().get(name, "gone")
+        tail = " | ".join(stack.logs(name, tail=5))
+        recoveries.append(("restart, registry unreachable", name, None, state))
+        pytest.fail(finding("resilience", name, "healthy again after a restart with the registry unreachable",
+                            f"{state}: {type(exc).__name__}; last log lines: {tail}"), pytrace=False)
+    held = model_names(http, stack.url(name))
+    missing = [m for m in ollama_spec.models if normalise(m) not in held]
+    assert not missing, finding("resilience", name, f"models {list(ollama_spec.models)} after the restart",
+                                f"missing {missing}")
+    seconds, answers = until_all_work(stack, routed_to(manifest, name))
+    recoveries.append(("restart, registry unreachable", name, None if seconds is None else time.monotonic() - t0,
+                       "healthy, models listed, services work"))
+    assert seconds is not None, finding("resilience", name, "its services working through it after the restart",
+                                        broken(answers))
+
+
+@pytest.mark.parametrize("store", ["postgres", "redis", "chromadb", "neo4j"])
+def test_services_recover_when_a_data_store_restarts(store, stack, http, manifest, written, recoveries):
+    """A data store restarted under the running services: they reconnect by themselves (none of them is
+    restarted) and the data written before is still there."""
+    if store not in manifest.services:
+        pytest.skip(f"the manifest has no {store}")
+    users = dependents(stack, manifest, store)
+    starts = {u: stack.containers()[u].attrs["State"]["StartedAt"] for u in users}
+    t0 = time.monotonic()
+    stack.driver.restart(store)
+    seconds, answers = until_all_work(stack, users)
+    total = None if seconds is None else time.monotonic() - t0
+    recoveries.append(("restart", store, total, f"dependents: {', '.join(users)}"))
+    assert seconds is not None, finding("resilience", store, f"{', '.join(users)} working again after its restart",
+                                        broken(answers))
+    restarted = [u for u in users if stack.containers()[u].attrs["State"]["StartedAt"] != starts[u]]
+    assert not restarted, finding("resilience", store, "its dependents to reconnect without a restart",
+                                  f"restarted: {restarted}")
+    ok, detail = still_answerable(stack, http, written)
+    assert ok, finding("resilience", store, "the data written before its restart", detail)
+
+
+def test_services_answer_a_json_5xx_while_their_ollama_is_paused(ollama_spec, stack, manifest, written, recoveries):
+    """With its Ollama paused, each service routed to it answers a JSON 5xx naming the problem within its own
+    upstream timeout (no hang); thawed, they work again."""
+    name, users = ollama_spec.name, routed_to(manifest, ollama_spec.name)
+    limits = {u: 2 * float(stack.env(u).get("UPSTREAM_TIMEOUT", "120")) + 10 for u in users}
+    stack.pause([name])
+    try:
+        answers = fire(stack, users, timeout=max(limits.values()) + 30)
+    finally:
+        stack.unpause([name])
+    problems = []
+    for svc, (code, seconds, body) in answers.items():
+        if not (isinstance(code, int) and code >= 500 and body.lstrip().startswith("{") and "error" in body):
+            problems.append(finding("resilience", svc, f"a JSON 5xx while {name} is paused", f"{code} {body[:150]}"))
+        elif seconds > limits[svc]:
+            problems.append(finding("resilience", svc, f"an answer within {limits[svc]:.0f} s", f"{seconds:.1f} s"))
+    seconds, again = until_all_work(stack, users)
+    recoveries.append(("pause", name, seconds, "answers while paused: " + ", ".join(
+        f"{svc} {code} in {s:.1f} s" for svc, (code, s, _) in answers.items())))
+    assert not problems, "\n".join(problems)
+    assert seconds is not None, finding("resilience", name, "its services working again after the thaw",
+                                        broken(again))
