@@ -1,3 +1,2 @@
-"""Root conftest: loads the stackgate pytest plugin (fixtures, options, report)."""
-
-pytest_plugins = ["stackgate.plugin"]
+"""Root conftest: puts the repository on sys.path for the project's own tests (the stackgate plugin itself is
+loaded by its pytest11 entry point, installed with the package)."""

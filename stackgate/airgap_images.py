@@ -16,20 +16,15 @@ BUILD = ROOT / "build"
 WHEELS = BUILD / "wheels"
 RUNTIME_DIR = STACK / "airgap" / "runtime"
 RUNTIME = "stackgate/airgap-runtime:latest"
-STANDIN_OLLAMA = "stackgate/ollama-standin:airgap"
+GRAPH = STACK / "airgap" / "images.yaml"
 
-SPECS: tuple[ImageSpec, ...] = (
-    ImageSpec(RUNTIME, RUNTIME_DIR / "Dockerfile", RUNTIME_DIR, {"BASE": "stackgate/airgap-base:latest"}),
-    ImageSpec(STANDIN_OLLAMA, STACK / "airgap/ollama/Dockerfile", STACK / "airgap/ollama", {"BASE": RUNTIME}),
-    ImageSpec("stackgate/neo4j-standin:airgap", STACK / "airgap/neo4j/Dockerfile",
-              STACK / "airgap/neo4j", {"BASE": RUNTIME}),
-    ImageSpec("stackgate/datastores:airgap", STACK / "airgap/datastores/Dockerfile",
-              STACK / "airgap/datastores", {"BASE": RUNTIME}),
-    ImageSpec("stackgate/services:airgap", STACK / "services/Dockerfile", STACK / "services", {"BASE": RUNTIME}),
-    ImageSpec("stackgate/ollama:airgap", STACK / "Dockerfile.ollama", STACK, {"BASE_IMAGE": STANDIN_OLLAMA}),
-    ImageSpec("stackgate/ollama-vision:airgap", STACK / "Dockerfile.ollama-vision", STACK,
-              {"BASE_IMAGE": STANDIN_OLLAMA}),
-)
+
+def specs(graph: Path = GRAPH) -> tuple[ImageSpec, ...]:
+    """The image graph of stack/airgap/images.yaml, in build order."""
+    import yaml
+
+    return tuple(ImageSpec(i["ref"], STACK / i["dockerfile"], STACK / i["context"], dict(i.get("args") or {}))
+                 for i in yaml.safe_load(graph.read_text()))
 
 
 def ensure_wheelhouse(log: Callable[[str], None] = print) -> None:
@@ -62,7 +57,7 @@ def runtime_context() -> Path:
 def build_all(log: Callable[[str], None] = print) -> list[str]:
     """Build every airgap image in dependency order, skipping the current ones; return the refs."""
     recipes = {build_base(log): base_recipe()}
-    for spec in SPECS:
+    for spec in specs():
         recipe = spec.recipe(recipes)
         if spec.ref == RUNTIME and image_recipe(spec.ref) != recipe:
             ensure_wheelhouse(log)

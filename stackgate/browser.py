@@ -22,8 +22,7 @@ class RenderedPage:
     problem: str = ""
 
 
-def render_page(url: str | Callable[[], str], ready: str = "#app[data-ready='true']",
-                rows: str = "#health-table tbody tr", timeout_ms: int = 15000) -> RenderedPage:
+def render_page(url: str | Callable[[], str], ready: str = "body", rows: str = "", timeout_ms: int = 15000) -> RenderedPage:
     """Load url in headless Chromium, wait for the ready selector, count rows, collect console errors.
 
     url may be a callable that blocks until the page can be served: the browser starts meanwhile.
@@ -51,7 +50,7 @@ def render_page(url: str | Callable[[], str], ready: str = "#app[data-ready='tru
                 tab.goto(target, wait_until="load")
                 tab.wait_for_selector(ready, timeout=timeout_ms)
                 page.rows = [[cell.strip() for cell in row.locator("td").all_inner_texts()]
-                             for row in tab.locator(rows).all()]
+                             for row in tab.locator(rows).all()] if rows else []
                 page.screenshot = tab.screenshot(full_page=True)
             finally:
                 browser.close()

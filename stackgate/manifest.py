@@ -11,8 +11,9 @@ import yaml
 
 from .errors import ManifestError
 from .metrics import METRICS, Gate, OptionalSkip
+from .probes import Request, Roundtrip, parse_roundtrip
 
-DEFAULT_PATH = Path(__file__).resolve().parent.parent / "stack" / "manifest.yaml"
+DEFAULT_PATH = Path("stack") / "manifest.yaml"  # relative to where pytest runs; --manifest names another
 KINDS = ("ollama", "app", "frontend", "store")
 
 
@@ -40,8 +41,9 @@ class ServiceSpec:
     health: str = "/health"
     routes: dict[str, str] = field(default_factory=dict)   # URL variable -> Ollama service
     models: dict[str, str] = field(default_factory=dict)   # model variable -> URL variable
-    title: str | None = None
     volume: str | None = None
+    probe: tuple[Request, ...] = ()        # the request(s) that make the app call every Ollama it is routed to
+    page: dict[str, str] = field(default_factory=dict)  # a frontend: path, title, ready, rows, healthy
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,8 @@ class Manifest:
     services: dict[str, ServiceSpec]
     rollback_ollama: str
     rollback_models: tuple[str, ...]
-    roundtrips: dict[str, dict[str, Any]]
+    rollback_keeps: tuple[str, ...]
+    roundtrips: dict[str, Roundtrip]
     error_pattern: re.Pattern[str]
     allow: tuple[re.Pattern[str], ...]
     timeline_s: dict[str, dict[str, float]]   # 'first_run' / 'later_start' -> service (or '*') -> seconds
@@ -113,6 +116,10 @@ class Manifest:
         """Services that call an Ollama (they have routes)."""
         return [s for s in self.services.values() if s.routes]
 
+    def frontends(self) -> list[ServiceSpec]:
+        """Services whose page a browser must render."""
+        return [s for s in self.services.values() if s.kind == "frontend"]
+
     def is_error_line(self, line: str) -> bool:
         """True when a log line matches the error pattern and no allowlist entry."""
         return bool(self.error_pattern.search(line)) and not any(a.search(line) for a in self.allow)
@@ -144,6 +151,7 @@ def load(path: str | Path | None = None) -> Manifest:
         raise ManifestError(f"manifest: {path} is not valid YAML{at}: {getattr(exc, 'problem', exc)}") from None
     if not isinstance(raw, dict):
         raise ManifestError(f"manifest: {path} must be a mapping")
+    validate(raw, path)
     compose = _need(raw, "compose", "the manifest")
     ollamas = {}
     for name, o in (_need(raw, "ollamas", "the manifest") or {}).items():
@@ -158,8 +166,9 @@ def load(path: str | Path | None = None) -> Manifest:
         if kind not in KINDS:
             raise ManifestError(f"manifest: services.{name}.kind is {kind!r}; expected one of {', '.join(KINDS)}")
         services[name] = ServiceSpec(name, kind, s.get("port"), s.get("health", "/health"),
-                                     dict(s.get("routes") or {}), dict(s.get("models") or {}),
-                                     s.get("title"), s.get("volume"))
+                                     dict(s.get("routes") or {}), dict(s.get("models") or {}), s.get("volume"),
+                                     tuple(Request.parse(r, name) for r in s.get("probe") or []),
+                                     {"path": "/", **(s.get("page") or {})} if kind == "frontend" else {})
     for svc in services.values():
         for var, target in svc.routes.items():
             if target not in ollamas:
@@ -169,24 +178,38 @@ def load(path: str | Path | None = None) -> Manifest:
             if url_var not in svc.routes:
                 raise ManifestError(f"manifest: services.{svc.name}.models.{var} names {url_var!r}, "
                                     f"which is not one of its routes")
+    for svc in services.values():
+        if svc.kind == "app" and svc.routes and not svc.probe:
+            raise ManifestError(f"manifest: services.{svc.name}.probe is needed: the request that makes it call "
+                                f"{', '.join(sorted(set(svc.routes.values())))}")
+        for req in svc.probe:
+            _known(req.service, services, f"services.{svc.name}.probe")
+    roundtrips = {n: parse_roundtrip(n, r) for n, r in (raw.get("roundtrips") or {}).items()}
+    for rt in roundtrips.values():
+        if rt.metric not in METRICS:
+            raise ManifestError(f"manifest: roundtrips.{rt.name}.metric is {rt.metric!r}, not a known metric")
+        for step in rt.steps:
+            if step.request is not None:
+                _known(step.request.service, services, f"roundtrips.{rt.name}.steps.{step.id}.service")
     missing = [o for o in ollamas if o not in services]
     if missing:
         raise ManifestError(f"manifest: Ollama(s) {', '.join(missing)} are not listed under services")
-    rollback = _need(raw, "rollback", "the manifest")
+    rollback = raw.get("rollback") or {"ollama": "", "models": []}
     logs = raw.get("logs") or {}
     return Manifest(
         path=path,
         project_dir=(path.parent / compose.get("project_dir", ".")).resolve(),
-        layouts={k: tuple(_need(compose, k, "compose")) for k in ("separated", "simple")},
+        layouts={k: tuple(compose[k]) for k in ("separated", "simple") if k in compose},
         profiles={p: {k: tuple(v) for k, v in (d or {}).items()} for p, d in (compose.get("profiles") or {}).items()},
         startup_budget_s=_budgets(compose.get("startup_timeout_s", 600)),
-        network=str(compose.get("network", "rma-network")),
+        network=str(compose.get("network", "default")),
         host=str(compose.get("host", "localhost")),
         ollamas=ollamas,
         services=services,
-        rollback_ollama=str(_need(rollback, "ollama", "rollback")),
-        rollback_models=tuple(_need(rollback, "models", "rollback")),
-        roundtrips=dict(raw.get("roundtrips") or {}),
+        rollback_ollama=str(rollback["ollama"]),
+        rollback_models=tuple(rollback["models"]),
+        rollback_keeps=tuple(_keeps(rollback.get("keeps") or [], roundtrips)),
+        roundtrips=roundtrips,
         error_pattern=_regex(logs.get("error_pattern", r"(?i)\berror\b"), "logs.error_pattern"),
         allow=tuple(_regex(a, "logs.allow") for a in logs.get("allow") or []),
         timeline_s={k: {s: float(v) for s, v in (t or {}).items()} for k, t in (raw.get("timeline_s") or {}).items()},
@@ -197,6 +220,34 @@ def load(path: str | Path | None = None) -> Manifest:
         versions=dict(raw.get("versions") or {}),
         exposed_ollamas={str(k): str(v) for k, v in ((raw.get("security") or {}).get("exposed_ollamas") or {}).items()},
     )
+
+
+SCHEMA = Path(__file__).resolve().parent / "data" / "manifest.schema.json"
+
+
+def validate(raw: dict, path: Path) -> None:
+    """The manifest against its JSON Schema (stackgate/data/manifest.schema.json): one line naming the key."""
+    import json
+
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text()))
+    error = jsonschema.exceptions.best_match(validator.iter_errors(raw))
+    if error is not None:
+        where = "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in error.absolute_path).lstrip(".")
+        raise ManifestError(f"manifest: {path.name}: {where or '(top level)'}: {' '.join(error.message.split())[:300]}")
+
+
+def _known(service: str, services: dict, where: str) -> None:
+    if service not in services:
+        raise ManifestError(f"manifest: {where} names {service!r}, which is not a service of the manifest")
+
+
+def _keeps(names: list[str], roundtrips: dict[str, Roundtrip]) -> list[str]:
+    unknown = [n for n in names if n not in roundtrips]
+    if unknown:
+        raise ManifestError(f"manifest: rollback.keeps names {', '.join(unknown)}, not round-trips of the manifest")
+    return names
 
 
 def _budgets(raw: object) -> dict[str, dict[str, float]]:

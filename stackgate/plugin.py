@@ -27,10 +27,17 @@ from .browser import render_page
 from .errors import ManifestError, StackgateError
 from .metrics import GATE_PASSED, Gate, Result, aggregate, finding, gate_verdict
 from .report import banner, format_utc, page_title, timeline_svg
-from .roundtrip import document_case, upload
 from .stack import Stack, StackRun
 
-REPORTS = Path(os.environ.get("STACKGATE_REPORTS") or Path(__file__).resolve().parent.parent / "reports")
+REPORTS = Path(os.environ.get("STACKGATE_REPORTS") or Path.cwd() / "reports")
+MARKERS = {
+    "smoke": "the smoke gate (pytest -m smoke)",
+    "contract": "static compose contract, routing and API conformance",
+    "rollback": "rollback to the simple layout and forward again",
+    "resilience": "restarts, a registry outage and a paused Ollama (release gate, not smoke)",
+    "gpu": "needs an nvidia runtime or CDI GPU devices",
+    "slow": "takes more than a few seconds",
+}
 STACK_KEY = pytest.StashKey[dict]()
 EARLY_KEY = pytest.StashKey[dict]()
 RESULTS_KEY = pytest.StashKey[dict]()
@@ -56,6 +63,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    for name, text in MARKERS.items():  # the suite's markers, also where no pyproject declares them
+        config.addinivalue_line("markers", f"{name}: {text}")
     config.addinivalue_line("markers", "metric(id): the success metric this test proves (see stackgate.metrics)")
     config.addinivalue_line("markers", "services(*names): services whose logs explain a failure of this test")
     config.addinivalue_line("markers", "after_all: run after every other test (e.g. the log scan)")
@@ -92,18 +101,40 @@ def watch_logs_s(config: pytest.Config) -> float:
 def statuses(config: pytest.Config) -> list:
     """Every metric's status for this session (judged against its gate, with the manifest's optional skips)."""
     state = config.stash[STACK_KEY]
-    return aggregate(config.stash[RESULTS_KEY], state["gate"], state["manifest"].optional_skips)
+    out = aggregate(config.stash[RESULTS_KEY], state["gate"], state["manifest"].optional_skips)
+    for m in out:  # the seed's wording: "All 13 services running", with this manifest's count
+        if m.metric == "services-running":
+            m.title = f"All {len(state['manifest'].services)} services running"
+    return out
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Parametrize from the manifest: ollama_spec, app_spec (routes), service_spec (all 13), web_spec (ports)."""
+    """Parametrize from the manifest: ollama_spec, app_spec (routes), service_spec (all), web_spec (ports),
+    frontend_spec, and roundtrip_step (each step of each chain, under its round-trip's metric)."""
     m = metafunc.config.stash[STACK_KEY]["manifest"]
     sets = {"ollama_spec": list(m.ollamas.values()), "app_spec": m.apps(),
-            "service_spec": list(m.services.values()),
+            "service_spec": list(m.services.values()), "frontend_spec": m.frontends(),
+            "store_spec": [s for s in m.services.values() if s.kind == "store"],
             "web_spec": [s for s in m.services.values() if s.port and s.kind != "ollama"]}
     for name, values in sets.items():
         if name in metafunc.fixturenames:
             metafunc.parametrize(name, values, ids=[v.name for v in values])
+    if "layout" in metafunc.fixturenames:  # the layouts the manifest declares (the deployment, the rollback)
+        metafunc.parametrize("layout", list(m.layouts))
+    if "roundtrip_step" in metafunc.fixturenames:
+        params = [pytest.param((rt.name, kind, step.id),
+                               marks=[pytest.mark.metric(rt.metric), pytest.mark.services(*step_services(m, rt, step))],
+                               id="-".join(x for x in (rt.name, kind, step.id) if x))
+                  for rt in m.roundtrips.values() for kind in rt.chains() for step in rt.steps]
+        metafunc.parametrize("roundtrip_step", params)
+
+
+def step_services(m: manifest_mod.Manifest, rt, step) -> list[str]:  # noqa: ANN001
+    """The services whose logs explain a failed step: the step's own, and the Ollamas it is routed to."""
+    own = step.service or (rt.services[0] if rt.services else None)
+    if own is None or own not in m.services:
+        return []
+    return [own, *dict.fromkeys(m.services[own].routes.values())]
 
 
 def ollama_backends(manifest: manifest_mod.Manifest) -> dict[str, str]:
@@ -140,8 +171,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="stackgate-early")
     future = pool.submit(run.start)
     early = {"run": run, "future": future, "profiles": profiles, "started": time.time()}
-    if any("rendered" in getattr(i, "fixturenames", ()) for i in session.items):
-        early["browser"] = pool.submit(render_page, lambda: future.result().url("frontend") + "/")
+    m = config.stash[STACK_KEY]["manifest"]
+    if m.frontends() and any("rendered" in getattr(i, "fixturenames", ()) for i in session.items):
+        early["browser"] = browse(m, lambda: (future.result(), frontend_url(m))[1])
     pool.shutdown(wait=False)
     config.stash[EARLY_KEY] = early
 
@@ -268,14 +300,14 @@ def owned_stack(request: pytest.FixtureRequest, stack: Stack) -> Stack:
     return stack
 
 
-def data_before(stack: Stack, http: httpx.Client, manifest: manifest_mod.Manifest, run_facts: dict, offset: int,
-                suffix: str, metric: str) -> dict:
-    """A document and a note written through the stack before a disruption; a refused write fails the test that
-    needed it with a finding under metric."""
+def data_before(http: httpx.Client, manifest: manifest_mod.Manifest, run_facts: dict, suffix: str,
+                metric: str) -> dict:
+    """The data of the round-trips the manifest's rollback keeps, written before a disruption (their writing
+    steps); a refused write fails the test that needed it with a finding under metric."""
     from .roundtrip import write_data
 
     try:
-        return write_data(stack, http, manifest, str(int(run_facts["number"]) + offset), run_facts["vendor"] + suffix)
+        return write_data(http, manifest, run_facts, suffix)
     except (httpx.HTTPError, StackgateError) as exc:
         pytest.fail(finding(metric, "stack", "data written before the disruption", str(exc)), pytrace=False)
 
@@ -297,38 +329,54 @@ def run_facts() -> dict[str, str]:
 
 # --- evidence gathered concurrently ------------------------------------------------------------
 
-DOCUMENT_KINDS = ("png", "pdf")
+def browse(manifest: manifest_mod.Manifest, url: str | Callable[[], str]) -> Future | None:
+    """Render the manifest's (first) frontend page in the background; None when the stack has no frontend."""
+    fronts = manifest.frontends()
+    if not fronts:
+        return None
+    page = fronts[0].page
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="browser")
+    future = pool.submit(render_page, url, page.get("ready", "body"), page.get("rows", ""))
+    pool.shutdown(wait=False)
+    return future
 
 
-def _process(stack, http, manifest, run_facts, kind: str) -> tuple:
-    """(case, status, body) of one document of this run's facts uploaded to doc-processor."""
-    number = str(int(run_facts["number"]) + DOCUMENT_KINDS.index(kind))
-    case = document_case(manifest, kind, number, run_facts["vendor"] + kind.upper())
-    resp = upload(http, stack.url("doc-processor"), case)
-    body = resp.json() if "json" in resp.headers.get("content-type", "") else {"raw": resp.text}
-    return case, resp.status_code, body
+def frontend_url(manifest: manifest_mod.Manifest) -> str:
+    """The URL of the manifest's (first) frontend page."""
+    front = manifest.frontends()[0]
+    return manifest.url(front.name) + front.page.get("path", "/")
 
 
 @pytest.fixture(scope="session")
-def evidence(request: pytest.FixtureRequest, stack, http, manifest, run_facts) -> dict[str, Future]:
-    """Futures of the slow evidence, started together: one per document kind, and 'browser'."""
-    pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="evidence")
+def evidence(request: pytest.FixtureRequest, stack, http, manifest, run_facts) -> dict:
+    """Futures of the slow evidence, started together: one per round-trip chain ((roundtrip, kind) -> step id ->
+    StepResult), and 'browser' (the frontend rendered, or None without a frontend)."""
+    from .roundtrip import chain_values, run_chain
+
+    pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="evidence")
+    futures: dict = {}
+    for index, rt in enumerate(manifest.roundtrips.values()):
+        for kind in rt.chains():
+            futures[(rt.name, kind)] = pool.submit(run_chain, http, manifest, rt,
+                                                   chain_values(run_facts, rt, index, kind))
     early = request.config.stash.get(EARLY_KEY, None)
-    futures = {kind: pool.submit(_process, stack, http, manifest, run_facts, kind) for kind in DOCUMENT_KINDS}
-    futures["browser"] = (early or {}).get("browser") or pool.submit(render_page, stack.url("frontend") + "/")
+    futures["browser"] = (early or {}).get("browser") or (browse(manifest, frontend_url(manifest))
+                                                           if manifest.frontends() else None)
     pool.shutdown(wait=False)
     return futures
 
 
 @pytest.fixture(scope="session")
-def processed(evidence) -> dict:
-    """kind -> (case, status, response JSON) for a PNG and a PDF uploaded to doc-processor."""
-    return {kind: evidence[kind].result() for kind in DOCUMENT_KINDS}
+def chains(evidence) -> dict:
+    """(roundtrip, kind) -> step id -> StepResult, once every chain has run."""
+    return {key: f.result() for key, f in evidence.items() if key != "browser"}
 
 
 @pytest.fixture
 def rendered(evidence, extras):
     """The frontend as headless Chromium rendered it; its screenshot goes into the report."""
+    if evidence["browser"] is None:
+        pytest.skip("the manifest declares no frontend")
     page = evidence["browser"].result()
     if page.screenshot:
         import pytest_html

@@ -1,37 +1,20 @@
-"""Round-trips through the services: upload a document, ask about it, list its entities, write a note."""
+"""Round-trips through the services, as the manifest declares them: run a chain's steps, judge each step."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from .documents import render_pdf, render_png
-from .manifest import Manifest
+from .metrics import finding
+from .probes import Check, Roundtrip, Step, body_of, extract, render, send
 
+if TYPE_CHECKING:
+    from .manifest import Manifest
 
-@dataclass(frozen=True)
-class DocumentCase:
-    """A document with known text and the question whose answer must contain the fact."""
-
-    kind: str
-    lines: list[str]
-    question: str
-    fact: str
-    vendor: str
-
-    def payload(self) -> tuple[str, bytes, str]:
-        if self.kind == "pdf":
-            return "invoice.pdf", render_pdf(self.lines), "application/pdf"
-        return "invoice.png", render_png(self.lines), "image/png"
-
-
-def document_case(manifest: Manifest, kind: str, number: str, vendor: str) -> DocumentCase:
-    """The manifest's document round-trip, filled with this run's number and vendor."""
-    spec = manifest.roundtrips["document"]
-    lines = [ln.format(number=number, vendor=vendor) for ln in spec["lines"]]
-    return DocumentCase(kind, lines, spec["question"].format(number=number, vendor=vendor), number, vendor)
+SAFE_LETTERS = "ABCDEFGHJKMNPRSTUVWXY"  # no O/0, I/1/L, Z/2: OCR must read a vendor back exactly
 
 
 def normalised(text: str) -> str:
@@ -44,54 +27,121 @@ def carries(text: str, fact: str) -> bool:
     return re.search(rf"(^| ){re.escape(normalised(fact))}( |$)", normalised(text)) is not None
 
 
-def upload(http: httpx.Client, base: str, case: DocumentCase) -> httpx.Response:
-    """POST the document to doc-processor's /documents."""
-    name, data, ctype = case.payload()
-    return http.post(base + "/documents", files={"file": (name, data, ctype)})
+def chain_values(run_facts: dict[str, str], rt: Roundtrip, index: int, kind: str, offset: int = 0,
+                 suffix: str = "") -> dict[str, str]:
+    """The facts of one chain: a number and a vendor of its own (so no answer can come from another chain's
+    data), and for a document its kind and rendered lines."""
+    kind_index = rt.kinds.index(kind) if kind in rt.kinds else 0
+    values = {"number": str(int(run_facts["number"]) + offset + 10 * index + kind_index),
+              "vendor": run_facts["vendor"] + SAFE_LETTERS[index % len(SAFE_LETTERS)] + suffix + kind.upper()}
+    if rt.lines:
+        lines = [render(line, values) for line in rt.lines]
+        values.update(kind=kind, line=lines[0], lines="\n".join(lines))
+    return values
 
 
-def ask(http: httpx.Client, base: str, question: str) -> httpx.Response:
-    """POST a question to rag-service's /ask."""
-    return http.post(base + "/ask", json={"question": question})
+@dataclass
+class StepResult:
+    """What one step saw: its findings (empty when it holds)."""
+
+    step: str
+    service: str
+    problems: list[str] = field(default_factory=list)
+    status: int | str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
 
 
-def still_answerable(stack, http: httpx.Client, written: dict) -> tuple[bool, str]:
-    """(ok, detail): the document by id, its RAG answer, its entities, the note; a service that does not answer
-    is a detail, not an exception."""
+def _subject(check: Check, body: Any, values: dict[str, str]) -> tuple[list[str] | None, str]:
+    if check.at is not None:
+        found = extract(body, check.at) if body is not None else []
+        return ([str(v) for v in found] if found else None), check.at
+    return [render(check.value, values)], check.value or ""
+
+
+def judge_check(check: Check, body: Any, values: dict[str, str]) -> str | None:
+    """Why a check does not hold (None when it holds)."""
+    found, where = _subject(check, body, values)
+    if found is None:
+        return f"nothing at {where} in {str(body)[:200]}"
+    text = "\n".join(found)
+    if check.holds is not None and not carries(text, render(check.holds, values)):
+        return f"{where} stating {render(check.holds, values)!r}; saw {text[:200]!r}"
+    if check.equals is not None and render(check.equals, values) not in found:
+        return f"{where} equal to {render(check.equals, values)[:120]!r}; saw {text[:200]!r}"
+    stated = [render(fact, values) for fact in check.lacks if carries(text, render(fact, values))]
+    if stated:
+        return f"{where} stating none of {[render(f, values) for f in check.lacks]}; saw {stated} in {text[:200]!r}"
+    return None
+
+
+def run_step(http: httpx.Client, manifest: Manifest, metric: str, step: Step, values: dict[str, str],
+             body: Any, service: str) -> tuple[StepResult, Any]:
+    """Send the step's request (if any) and judge it; values it saves are added. (result, the answer judged)."""
+    result = StepResult(step.id, service)
     try:
-        return _still_answerable(stack, http, written)
+        if step.request is not None:
+            req = step.request
+            what = req.describe(values)
+            resp = send(http, manifest, req, values)
+            result.status, body = resp.status_code, body_of(resp)
+            if resp.status_code != req.expect:
+                result.problems.append(finding(metric, service, f"{req.expect} from {what}",
+                                               f"{resp.status_code} {resp.text[:200]}"))
+                return result, body
+        for name, path in step.save.items():
+            found = extract(body, path) if body is not None else []
+            if found:
+                values[name] = str(found[0])
+        for check in step.checks:
+            why = judge_check(check, body, values)
+            if why:
+                result.problems.append(finding(metric, service, f"{step.title}: {why.split('; saw ')[0]}",
+                                               why.split("; saw ", 1)[-1]))
+    except KeyError as exc:
+        result.problems.append(finding(metric, service, f"{step.title}: the value {exc} from an earlier step",
+                                       "none: the step that saves it failed"))
     except httpx.HTTPError as exc:
-        return False, f"{type(exc).__name__}: {exc}"
+        result.problems.append(finding(metric, service, f"an answer to {step.title}", f"{type(exc).__name__}: {exc}"))
+    return result, body
 
 
-def _still_answerable(stack, http: httpx.Client, written: dict) -> tuple[bool, str]:
-    case, doc, note = written["case"], written["doc"], written["note"]
-    got = http.get(f"{stack.url('doc-processor')}/documents/{doc['id']}")
-    if got.status_code != 200 or got.json()["text"] != doc["text"]:
-        return False, f"document {doc['id']}: {got.status_code} {got.text[:200]}"
-    answer = ask(http, stack.url("rag-service"), case.question)
-    if answer.status_code != 200 or not carries(answer.json().get("answer", ""), case.fact):
-        return False, f"RAG answer to {case.question!r}: {answer.status_code} {answer.text[:200]}"
-    ents = http.get(f"{stack.url('ner-graph-service')}/entities", params={"document_id": doc["id"]})
-    if case.fact not in {e["name"] for e in ents.json().get("entities", [])}:
-        return False, f"entities of {doc['id']}: {ents.text[:200]}"
-    back = http.get(f"{stack.url('notes-service')}/notes/{note['id']}")
-    if back.status_code != 200 or back.json().get("structured") != note["structured"]:
-        return False, f"note {note['id']}: {back.status_code} {back.text[:200]} (wrote {note['structured'][:100]!r})"
-    return True, ""
+def run_chain(http: httpx.Client, manifest: Manifest, rt: Roundtrip, values: dict[str, str],
+              writes: bool | None = None) -> dict[str, StepResult]:
+    """Run a chain's steps in order (writes=True: only the writing ones; False: only the others), saving values
+    into `values`; step id -> its result."""
+    results, body, service = {}, None, rt.services[0] if rt.services else "stack"
+    for step in rt.steps:
+        if writes is not None and step.writes != writes:
+            continue
+        service = step.service or service
+        results[step.id], body = run_step(http, manifest, rt.metric, step, values, body, service)
+    return results
 
 
-
-def write_data(stack, http: httpx.Client, manifest: Manifest, number: str, vendor: str) -> dict:
-    """Write a document (with its embeddings and entities) and a note through the stack, to be read back after a
-    disruption; StackgateError naming the service when a write is refused."""
+def write_data(http: httpx.Client, manifest: Manifest, run_facts: dict[str, str], suffix: str) -> dict[str, dict]:
+    """Run the writing steps of the round-trips the manifest's rollback keeps: roundtrip -> the chain's values.
+    StackgateError naming the service when a write is refused."""
     from .errors import StackgateError
 
-    case = document_case(manifest, "png", number, vendor)
-    doc = upload(http, stack.url("doc-processor"), case)
-    note = http.post(stack.url("notes-service") + "/notes",
-                     json={"text": manifest.roundtrips["notes"]["text"].format(number=number, vendor=vendor)})
-    if doc.status_code != 201 or note.status_code != 201:
-        raise StackgateError(f"doc-processor {doc.status_code} {doc.text[:150]}; notes-service {note.status_code} "
-                             f"{note.text[:150]}")
-    return {"case": case, "doc": doc.json(), "note": note.json()}
+    kept = {}
+    for name in manifest.rollback_keeps:
+        rt = manifest.roundtrips[name]
+        kind = rt.chains()[0]
+        values = chain_values(run_facts, rt, list(manifest.roundtrips).index(name), kind, offset=500, suffix=suffix)
+        failed = [p for r in run_chain(http, manifest, rt, values, writes=True).values() for p in r.problems]
+        if failed:
+            raise StackgateError("; ".join(failed))
+        kept[name] = values
+    return kept
+
+
+def still_answerable(http: httpx.Client, manifest: Manifest, kept: dict[str, dict]) -> tuple[bool, str]:
+    """(ok, detail): the reading steps of each kept round-trip, with the values written before."""
+    problems = []
+    for name, values in kept.items():
+        results = run_chain(http, manifest, manifest.roundtrips[name], dict(values), writes=False)
+        problems += [p for r in results.values() for p in r.problems]
+    return not problems, "; ".join(problems)

@@ -6,47 +6,16 @@ Works unchanged against real Ollama: it only needs Ollama's access log and the c
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import httpx
 
+from . import probes
 from .accesslog import Access, parse
-from .documents import render_png
 from .engine import wait_until
 from .metrics import METRICS
 from .stack import Stack
-
-PROBE_TEXT = "ROUTING PROBE 1234"
-
-
-Trigger = Callable[[httpx.Client, Stack], httpx.Response]
-
-
-def _png_upload(service: str, path: str) -> Trigger:
-    def go(http: httpx.Client, stack: Stack) -> httpx.Response:
-        return http.post(stack.url(service) + path, files={"file": ("probe.png", render_png([PROBE_TEXT]), "image/png")})
-    return go
-
-
-def _ask_with_context(http: httpx.Client, stack: Stack) -> httpx.Response:
-    """rag-service calls its LLM only with context: ingest a probe sentence first (via client-rag)."""
-    http.post(stack.url("client-rag-service") + "/ingest", json={"id": "routing-probe", "text": "The routing probe is 1234."})
-    return http.post(stack.url("rag-service") + "/ask", json={"question": "What is the routing probe?"})
-
-
-# service -> a request that makes it call every Ollama it is routed to
-TRIGGERS: dict[str, Trigger] = {
-    "notes-service": lambda http, st: http.post(st.url("notes-service") + "/notes", json={"text": "Routing probe."}),
-    "doc-processor": _png_upload("doc-processor", "/documents"),
-    "rag-service": _ask_with_context,
-    "ocr-service": _png_upload("ocr-service", "/ocr"),
-    "client-rag-service": lambda http, st: http.post(st.url("client-rag-service") + "/search",
-                                                     json={"query": "routing probe"}),
-    "ner-graph-service": lambda http, st: http.post(st.url("ner-graph-service") + "/extract",
-                                                    json={"text": "Routing probe for ACME."}),
-}
 
 
 @dataclass
@@ -75,20 +44,21 @@ def is_work(access: Access) -> bool:
     return not (access.method in ("GET", "HEAD") and access.path in PROBE_PATHS)
 
 
-def observe(stack: Stack, http: httpx.Client, services: list[str], ollamas: list[str],
+def observe(stack: Stack, http: httpx.Client, services: list[str], ollamas: list[str], values: dict[str, str],
             settle_s: float = 5.0) -> dict[str, Observation]:
-    """Trigger services concurrently; return, per service, the Ollama requests from its IP since then."""
+    """Send each service's probe (from the manifest) concurrently; return, per service, the Ollama requests
+    from its IP since then."""
     ips = {svc: ip for ip, svc in stack.ip_map().items()}
     since = time.time() - 1.0
 
     def fire(svc: str) -> tuple[str, int | str]:
-        trigger = TRIGGERS.get(svc)
-        if trigger is None:
-            return svc, "no trigger known for this service"
+        spec = stack.manifest.services[svc]
         try:
-            return svc, trigger(http, stack).status_code
+            resp = probes.fire(http, stack.manifest, spec.probe, values)
         except httpx.HTTPError as exc:
             return svc, f"{type(exc).__name__}: {exc}"
+        return svc, resp.status_code if resp.status_code == spec.probe[-1].expect else \
+            f"{resp.status_code} (expected {spec.probe[-1].expect}): {resp.text[:150]}"
 
     with ThreadPoolExecutor(max_workers=len(services) or 1) as pool:
         statuses = dict(pool.map(fire, services))
@@ -114,8 +84,8 @@ def verdict(obs: Observation, expected: dict[str, str]) -> list[str]:
     """Findings for one service: each expected Ollama reached, no other Ollama reached."""
     problems = []
     tag = f"[{METRICS['routing']}]"
-    if not isinstance(obs.status, int) or obs.status >= 400:
-        problems.append(f"{tag} {obs.service}: expected its trigger to succeed; saw {obs.status}")
+    if not isinstance(obs.status, int):
+        problems.append(f"{tag} {obs.service}: expected its probe to succeed; saw {obs.status}")
     want = set(expected.values())
     for var, ollama in expected.items():
         if ollama not in obs.ollamas_worked():

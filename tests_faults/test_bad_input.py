@@ -56,7 +56,7 @@ def test_a_malformed_manifest_is_a_usage_error(tmp_path):
 def test_a_malformed_compose_file_fails_the_start_naming_compose(tmp_path):
     stack = copy_stack(tmp_path)
     (stack / "docker-compose-separated.yml").write_text("services:\n  ollama: [broken\n")
-    res = gate(tmp_path, f"--manifest={stack / 'manifest.yaml'}", "tests_smoke/test_stack.py")
+    res = gate(tmp_path, f"--manifest={stack / 'manifest.yaml'}", "stackgate_suite/smoke/test_stack.py")
     assert res.returncode == 1
     assert "compose files are not valid" in error_line(res, "compose files are not valid")
 
@@ -66,12 +66,12 @@ def test_a_busy_port_fails_the_start_naming_port_and_service(tmp_path):
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind(("0.0.0.0", 8100))
         s.listen(1)
-        res = gate(tmp_path, "tests_smoke/test_stack.py")
+        res = gate(tmp_path, "stackgate_suite/smoke/test_stack.py")
     assert res.returncode == 1 and "8100 (notes-service)" in error_line(res, "already in use")
 
 
 def test_a_missing_engine_fails_the_start_saying_what_to_do(tmp_path):
-    res = gate(tmp_path, "tests_smoke/test_stack.py", env={"DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"})
+    res = gate(tmp_path, "stackgate_suite/smoke/test_stack.py", env={"DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"})
     assert res.returncode == 1 and "make setup" in error_line(res, "no Docker engine answers")
 
 
@@ -81,6 +81,6 @@ def test_an_unknown_model_fails_the_start_with_the_pull_error(tmp_path):
     doc = yaml.safe_load(path.read_text())
     doc["services"]["ollama"]["environment"]["MODELS"] = "llama3.2:latest no-such-model:7b"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    res = gate(tmp_path, f"--manifest={stack / 'manifest.yaml'}", "tests_smoke/test_stack.py")
+    res = gate(tmp_path, f"--manifest={stack / 'manifest.yaml'}", "stackgate_suite/smoke/test_stack.py")
     assert res.returncode == 1
     assert "no-such-model:7b" in error_line(res, "FATAL: pull of no-such-model:7b failed")

@@ -4,8 +4,9 @@ message naming the right metric and service, and a clean stack raises no false a
 import json
 
 import pytest
+from catalogue import CATALOGUE
 
-from stackgate.faults import CATALOGUE, CLEAN_GROUPS, html_table, run_catalogue
+from stackgate.faults import CLEAN_GROUPS, html_table, run_catalogue
 from stackgate.plugin import REPORTS, live_log
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(3000)]
@@ -14,7 +15,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(3000)]
 @pytest.fixture(scope="session")
 def verdicts(stack_profiles, pytestconfig):
     """Run the whole catalogue once; write reports/faults.html and reports/faults.json."""
-    results = run_catalogue(stack_profiles, log=live_log(pytestconfig))
+    results = run_catalogue(CATALOGUE, stack_profiles, log=live_log(pytestconfig))
     REPORTS.mkdir(exist_ok=True)
     (REPORTS / "faults.html").write_text(html_table(results))
     (REPORTS / "faults.json").write_text(json.dumps(

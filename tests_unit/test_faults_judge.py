@@ -1,7 +1,8 @@
 """Judging a fault run: caught only when the named test failed with a finding on the fault's own metric and
 service and the metric reads as expected; consequences belong to one fault; a clean group must run tests."""
 
-from stackgate.faults import CATALOGUE, Fault, SuiteRun, groups, judge
+from stackgate.faults import Fault, SuiteRun, groups, judge
+from tests_faults.catalogue import CATALOGUE
 
 FAULT = Fault("f", "ocr to llm", (), (r"test_routing\[ocr-service\]",), "routing", "ocr-service",
               may_fail=(r"test_logs\[ocr-service\]",))
@@ -97,7 +98,7 @@ def test_the_catalogue_covers_what_the_gate_must_prove():
                    "latest-tag", "built-image-may-be-pulled", "ollama-bound-to-every-interface", "literal-password",
                    "healthcheck-budget-short", "chromadb-client-server-mismatch", "entrypoint-repulls-without-registry"):
         assert needed in ids
-    assert {"clean", "static-clean"} <= set(groups())
+    assert {"clean", "static-clean"} <= set(groups(CATALOGUE))
 
 
 def test_a_fault_breaking_a_second_metric_is_caught_on_both_findings():

@@ -49,8 +49,30 @@ def test_a_model_variable_without_its_route_is_refused(tmp_path):
 
 def test_a_missing_section_is_named(tmp_path):
     data = real()
-    del data["rollback"]
-    with pytest.raises(ManifestError, match="needs 'rollback'"):
+    del data["services"]
+    with pytest.raises(ManifestError, match="'services' is a required property"):
+        manifest.load(write(tmp_path, data))
+
+
+def test_a_bad_probe_is_one_line_naming_its_key(tmp_path):
+    data = real()
+    data["services"]["notes-service"]["probe"][0]["expect"] = "created"
+    with pytest.raises(ManifestError, match=r"services.notes-service.probe\[0\].expect: 'created' is not of type") as exc:
+        manifest.load(write(tmp_path, data))
+    assert "\n" not in str(exc.value)
+
+
+def test_an_app_without_a_probe_is_refused(tmp_path):
+    data = real()
+    del data["services"]["ocr-service"]["probe"]
+    with pytest.raises(ManifestError, match="services.ocr-service.probe is needed"):
+        manifest.load(write(tmp_path, data))
+
+
+def test_a_step_naming_an_unknown_service_is_refused(tmp_path):
+    data = real()
+    data["roundtrips"]["rag"]["steps"][1]["service"] = "rag-servcie"
+    with pytest.raises(ManifestError, match="roundtrips.rag.steps.answer.service names 'rag-servcie'"):
         manifest.load(write(tmp_path, data))
 
 

@@ -53,6 +53,6 @@ def test_a_service_using_both_its_ollamas_passes():
     assert verdict(obs, {"VISION_OLLAMA_URL": "ollama-vision", "OLLAMA_URL": "ollama"}) == []
 
 
-def test_a_failed_trigger_is_a_finding():
-    obs = Observation("notes-service", "10.0.0.3", 502, {"ollama": [access("10.0.0.3")]})
-    assert any("expected its trigger to succeed; saw 502" in p for p in verdict(obs, {"OLLAMA_URL": "ollama"}))
+def test_a_failed_probe_is_a_finding():
+    obs = Observation("notes-service", "10.0.0.3", "502 (expected 201): {}", {"ollama": [access("10.0.0.3")]})
+    assert any("expected its probe to succeed; saw 502 (expected 201)" in p for p in verdict(obs, {"OLLAMA_URL": "ollama"}))

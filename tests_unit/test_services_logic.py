@@ -58,3 +58,29 @@ def test_an_upload_of_an_unsupported_type_is_a_415_json_error(monkeypatch):
         assert client.post("/ocr", data={"x": "1"}).status_code == 400
         resp = client.post("/ocr", files={"file": ("a.png", render_png(["A"]), "image/png")})
         assert resp.status_code == 502 and "unreachable" in resp.json()["error"]
+
+
+def test_a_service_is_served_under_its_path_prefix_with_its_lifespan():
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    from app.common import prefixed
+
+    started = []
+
+    async def hello(request):
+        return PlainTextResponse("hi")
+
+    import contextlib
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        started.append(True)
+        yield
+
+    app = Starlette(routes=[Route("/notes", hello)], lifespan=lifespan)
+    with TestClient(prefixed(app, "/v2/")) as client:
+        assert client.get("/v2/notes").text == "hi" and client.get("/notes").status_code == 404
+    assert started == [True]

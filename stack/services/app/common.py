@@ -161,11 +161,23 @@ def health_handler(service: str, upstreams: dict[str, str], models: dict[str, st
     return health
 
 
+def prefixed(app: Any, prefix: str) -> Any:
+    """The app served under a path prefix (e.g. /v2: /v2/notes, /v2/health), its lifespan kept."""
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    if not prefix:
+        return app
+    return Starlette(routes=[Mount(prefix.rstrip("/"), app=app)], lifespan=app.router.lifespan_context)
+
+
 def serve(app: Any, port: int) -> None:
-    """Run app with uvicorn on 0.0.0.0:port; access log off (the services log what they do)."""
+    """Run app with uvicorn on 0.0.0.0:port, under $PATH_PREFIX when set; access log off (the services log what
+    they do)."""
     import uvicorn
 
-    uvicorn.run(app, host="0.0.0.0", port=port, log_level="warning", access_log=False)
+    uvicorn.run(prefixed(app, os.environ.get("PATH_PREFIX", "")), host="0.0.0.0", port=port, log_level="warning",
+                access_log=False)
 
 
 def on_startup(*steps: Callable[[], Awaitable[Any]]) -> Callable[[Any], Any]:

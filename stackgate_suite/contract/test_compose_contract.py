@@ -79,7 +79,6 @@ def test_each_ollama_publishes_its_port_to_11434_inside(ollama_spec, separated):
 
 
 @pytest.mark.metric("compose-contract")
-@pytest.mark.parametrize("layout", ["separated", "simple"])
 def test_every_service_has_a_healthcheck(layout, compose_config, manifest):
     """Every service defines a healthcheck (so `up --wait` and dependents wait for real readiness)."""
     config = compose_config[layout]
@@ -89,7 +88,6 @@ def test_every_service_has_a_healthcheck(layout, compose_config, manifest):
 
 
 @pytest.mark.metric("compose-contract")
-@pytest.mark.parametrize("layout", ["separated", "simple"])
 def test_every_dependency_waits_for_healthy(layout, compose_config):
     """Every depends_on entry uses condition: service_healthy."""
     config = compose_config[layout]
@@ -176,7 +174,6 @@ def test_images_are_pinned_and_never_pulled_in_place_of_ours(profile_config, man
 
 
 @pytest.mark.metric("compose-contract")
-@pytest.mark.parametrize("layout", ["separated", "simple"])
 def test_ollama_healthcheck_budget_covers_the_first_run_timeline(layout, production, manifest):
     """Each production Ollama may take as long as the seed's first run (every model pulled) before its
     healthcheck gives up: start_period + retries x interval >= the documented first-run time."""

@@ -10,7 +10,6 @@ from stackgate.plugin import STACK_KEY
 pytestmark = [pytest.mark.contract, pytest.mark.smoke, pytest.mark.metric("security")]
 
 
-@pytest.mark.parametrize("layout", ["separated", "simple"])
 def test_compose_lint_reports_no_unsuppressed_finding(layout, manifest, pytestconfig):
     """compose-lint (OWASP / CIS Docker Benchmark) finds nothing in the production files that the manifest does
     not accept with a reason."""

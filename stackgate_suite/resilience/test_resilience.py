@@ -8,7 +8,7 @@ import pytest
 
 from stackgate.metrics import finding
 from stackgate.ollama import model_names, normalise
-from stackgate.recovery import broken, fire, until_all_work
+from stackgate.recovery import broken, fire, until_all_work, works
 from stackgate.roundtrip import still_answerable
 
 pytestmark = [pytest.mark.resilience, pytest.mark.metric("resilience"), pytest.mark.slow]
@@ -23,11 +23,20 @@ def dependents(stack, manifest, service: str) -> list[str]:
     return [a.name for a in manifest.apps() if service in stack.depends_on(a.name)]
 
 
+def working_before(stack, users: list[str], disturbed: str) -> None:
+    """Fail at once (no disruption, no wait) when a dependent does not work before the disruption: a recovery
+    cannot be measured from a broken start."""
+    before = fire(stack, users, timeout=30)
+    assert all(works(a) for a in before.values()), finding(
+        "resilience", disturbed, f"{', '.join(users)} working before it is disturbed", broken(before))
+
+
 def test_an_ollama_restarted_without_its_registry_serves_its_models(ollama_spec, stack, http, manifest, written,
                                                                     recoveries):
     """Recreated while its registry is unreachable, an Ollama becomes healthy again from the models in its volume,
     lists them, and every service routed to it works through it."""
     name = ollama_spec.name
+    working_before(stack, routed_to(manifest, name), name)
     t0 = time.monotonic()
     try:
         stack.driver.recreate(name, REGISTRY_DOWN)
@@ -48,13 +57,12 @@ def test_an_ollama_restarted_without_its_registry_serves_its_models(ollama_spec,
                                         broken(answers))
 
 
-@pytest.mark.parametrize("store", ["postgres", "redis", "chromadb", "neo4j"])
-def test_services_recover_when_a_data_store_restarts(store, stack, http, manifest, written, recoveries):
+def test_services_recover_when_a_data_store_restarts(store_spec, stack, http, manifest, written, recoveries):
     """A data store restarted under the running services: they reconnect by themselves (none of them is
     restarted) and the data written before is still there."""
-    if store not in manifest.services:
-        pytest.skip(f"the manifest has no {store}")
+    store = store_spec.name
     users = dependents(stack, manifest, store)
+    working_before(stack, users, store)
     starts = {u: stack.containers()[u].attrs["State"]["StartedAt"] for u in users}
     t0 = time.monotonic()
     stack.driver.restart(store)
@@ -66,7 +74,7 @@ def test_services_recover_when_a_data_store_restarts(store, stack, http, manifes
     restarted = [u for u in users if stack.containers()[u].attrs["State"]["StartedAt"] != starts[u]]
     assert not restarted, finding("resilience", store, "its dependents to reconnect without a restart",
                                   f"restarted: {restarted}")
-    ok, detail = still_answerable(stack, http, written)
+    ok, detail = still_answerable(http, manifest, written)
     assert ok, finding("resilience", store, "the data written before its restart", detail)
 
 
@@ -74,6 +82,7 @@ def test_services_answer_a_json_5xx_while_their_ollama_is_paused(ollama_spec, st
     """With its Ollama paused, each service routed to it answers a JSON 5xx naming the problem within its own
     upstream timeout (no hang); thawed, they work again."""
     name, users = ollama_spec.name, routed_to(manifest, ollama_spec.name)
+    working_before(stack, users, name)
     limits = {u: 2 * float(stack.env(u).get("UPSTREAM_TIMEOUT", "120")) + 10 for u in users}
     stack.pause([name])
     try:

@@ -4,13 +4,15 @@ import pytest
 
 from stackgate.composefile import load_config
 from stackgate.errors import ComposeFileError
+from stackgate.plugin import STACK_KEY
 
 
 @pytest.fixture(scope="session")
 def compose_config(manifest, stack_profiles):
-    """layout -> merged compose model ('separated' and 'simple') with the session's profiles."""
+    """layout -> merged compose model (the manifest's layouts: 'separated', and 'simple' when it declares a
+    rollback) with the session's profiles."""
     out = {}
-    for layout in ("separated", "simple"):
+    for layout in manifest.layouts:
         try:
             out[layout] = load_config(manifest.compose_files(layout, stack_profiles), manifest.project_dir)
         except ComposeFileError as exc:
@@ -25,17 +27,26 @@ def separated(compose_config):
 
 @pytest.fixture(scope="session")
 def simple(compose_config):
+    if "simple" not in compose_config:
+        pytest.skip("the manifest declares no rollback layout (compose.simple)")
     return compose_config["simple"]
 
 
 PROFILE_SETS = {"production": ["production"], "production+gpu": ["production", "gpu"], "airgap": ["airgap"]}
-CONFIGS = [(name, layout) for name in PROFILE_SETS for layout in ("separated", "simple")]
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """profile_config: each profile set the manifest declares (production, production+gpu, airgap) x each layout."""
+    if "profile_config" in metafunc.fixturenames:
+        m = metafunc.config.stash[STACK_KEY]["manifest"]
+        configs = [(name, layout) for name, profiles in PROFILE_SETS.items() if all(p in m.profiles for p in profiles)
+                   for layout in m.layouts]
+        metafunc.parametrize("profile_config", configs, ids=[f"{n}-{layout}" for n, layout in configs],
+                             indirect=True, scope="session")
 
 
-@pytest.fixture(scope="session", params=CONFIGS, ids=[f"{n}-{layout}" for n, layout in CONFIGS])
+@pytest.fixture(scope="session")
 def profile_config(request, manifest) -> dict:
-    """The merged compose model of each profile (production, production+gpu, airgap) and layout: what a site would
-    deploy, checked without starting it."""
+    """The merged compose model of a profile and layout: what a site would deploy, checked without starting it."""
     name, layout = request.param
     try:
         return load_config(manifest.compose_files(layout, PROFILE_SETS[name]), manifest.project_dir)
@@ -47,4 +58,4 @@ def profile_config(request, manifest) -> dict:
 def production(manifest) -> dict:
     """layout -> the production profile's merged compose model."""
     return {layout: load_config(manifest.compose_files(layout, ["production"]), manifest.project_dir)
-            for layout in ("separated", "simple")}
+            for layout in manifest.layouts}

@@ -1,0 +1,188 @@
+"""The fault catalogue of this repository's stack: each fault an edit of a throw-away copy of stack/ (and, for a
+running stack, an action after start), and the test that must fail for it, naming its metric and service."""
+
+from __future__ import annotations
+
+from stackgate.faults import (
+    Fault,
+    compose_edit,
+    exec_detached,
+    exec_in,
+    foreign_container,
+    replace_in,
+    set_env,
+    set_key,
+    stop,
+    write_file,
+)
+from stackgate.faults import add_script as add_script
+
+# The entrypoint as the seed wrote it: every model pulled at every start, FATAL on any failed pull.
+REPULL_LIB = """#!/usr/bin/env bash
+set -euo pipefail
+ollama_run() {
+  ollama serve &
+  local pid=$!
+  for i in $(seq 1 120); do ollama list >/dev/null 2>&1 && break; sleep 0.25; done
+  for model in ${MODELS:-}; do
+    echo "$1: pulling $model"
+    ollama pull "$model" || { echo "$1: FATAL: pull of $model failed" >&2; kill -TERM "$pid"; exit 1; }
+  done
+  wait "$pid"
+}
+"""
+
+
+
+def _routing_fault(service: str, var: str, wrong: str) -> Fault:
+    return Fault(
+        f"route-{service}-{var}", f"{service} {var} pointed at {wrong}",
+        (set_env(service, var, f"http://{wrong}:11434"),),
+        (rf"test_url_variables_point_at_the_right_ollama\[{service}\]",),
+        "routing", service,
+        may_fail=(rf"test_every_model_a_service_names_is_held_by_the_ollama_it_reaches\[{service}\]",))
+
+
+ROUTES = [("notes-service", "OLLAMA_URL", "ollama-vision"), ("doc-processor", "VISION_OLLAMA_URL", "ollama"),
+          ("doc-processor", "OLLAMA_URL", "ollama-vision"), ("rag-service", "OLLAMA_URL", "ollama-vision"),
+          ("ocr-service", "VISION_OLLAMA_URL", "ollama"), ("client-rag-service", "VISION_OLLAMA_URL", "ollama"),
+          ("ner-graph-service", "OLLAMA_URL", "ollama-vision")]
+
+CATALOGUE: tuple[Fault, ...] = (
+    *(_routing_fault(*r) for r in ROUTES),
+    Fault("vision-model-missing", "ollama-vision does not pull llava:7b",
+          (set_env("ollama-vision", "MODELS", "nomic-embed-text"),),
+          (r"test_each_ollama_pulls_exactly_its_jobs_models\[ollama-vision\]",), "models", "ollama-vision",
+          may_fail=(r"test_every_model_a_service_names_is_held_by_the_ollama_it_reaches\[(doc-processor|ocr-service)\]",)),
+    Fault("llm-model-on-vision", "llama3.2:latest pulled onto ollama-vision",
+          (set_env("ollama-vision", "MODELS", "llava:7b nomic-embed-text llama3.2:latest"),),
+          (r"test_each_ollama_pulls_exactly_its_jobs_models\[ollama-vision\]",), "models", "ollama-vision"),
+    Fault("shared-model-volume", "both Ollamas mount one model volume",
+          (set_key("ollama-vision", "volumes", ["ollama_llm_models:/root/.ollama"]),),
+          (r"test_each_ollama_has_its_own_model_volume",), "compose-contract", "ollama-vision"),
+    Fault("missing-healthcheck", "notes-service has no healthcheck",
+          (compose_edit("docker-compose-separated.yml", lambda d: d["services"]["notes-service"].pop("healthcheck")),),
+          (r"test_every_service_has_a_healthcheck\[separated\]",), "compose-contract", "notes-service",
+          may_fail=(r"test_every_dependency_waits_for_healthy\[separated\]",)),
+    Fault("ungated-dependency", "rag-service starts when client-rag-service has merely started",
+          (compose_edit("docker-compose-separated.yml", lambda d: d["services"]["rag-service"]["depends_on"]
+                        ["client-rag-service"].__setitem__("condition", "service_started")),),
+          (r"test_every_dependency_waits_for_healthy\[separated\]",), "compose-contract", "rag-service"),
+    Fault("rollback-loses-data", "docker-compose-simple.yml names the Postgres volume differently",
+          (compose_edit("docker-compose-simple.yml", lambda d: (
+              d["services"]["postgres"].__setitem__("volumes", ["pg_rollback:/var/lib/postgresql/data"]),
+              d["volumes"].__setitem__("pg_rollback", None))),),
+          (r"test_simple_layout_keeps_the_data_volume_names",), "compose-contract", "postgres"),
+    Fault("seed-doc-processor-env", "the seed's doc-processor: LLM_MODEL but only VISION_OLLAMA_URL",
+          (set_env("doc-processor", "OLLAMA_URL", None),),
+          (r"test_every_model_a_service_names_is_held_by_the_ollama_it_reaches\[doc-processor\]",
+           r"test_url_variables_point_at_the_right_ollama\[doc-processor\]"), "models", "doc-processor"),
+    Fault("healthcheck-cannot-fail", "the LLM Ollama's healthcheck is `ollama --version` (always exits 0)",
+          (compose_edit("docker-compose-separated.yml", lambda d: d["services"]["ollama"]["healthcheck"]
+                        .__setitem__("test", ["CMD", "ollama", "--version"])),),
+          (r"test_every_healthcheck_can_fail\[ollama\]",), "services-running", "ollama"),
+    # the production path (static: the production profile's merged model, never started here)
+    Fault("latest-tag", "postgres runs the mutable `postgres:latest`",
+          (set_key("postgres", "image", "postgres:latest"),),
+          (r"test_images_are_pinned_and_never_pulled_in_place_of_ours\[production-separated\]",),
+          "compose-contract", "postgres",
+          may_fail=(r"test_images_are_pinned_and_never_pulled_in_place_of_ours\[production\+gpu-separated\]",
+                    r"test_compose_lint_reports_no_unsuppressed_finding\[separated\]")),
+    Fault("built-image-may-be-pulled", "notes-service's image is built here but has no `pull_policy: build`",
+          (compose_edit("docker-compose-separated.yml", lambda d: d["services"]["notes-service"].pop("pull_policy")),),
+          (r"test_images_are_pinned_and_never_pulled_in_place_of_ours\[production-separated\]",),
+          "compose-contract", "notes-service",
+          may_fail=(r"test_images_are_pinned_and_never_pulled_in_place_of_ours\[production\+gpu-separated\]",)),
+    Fault("ollama-bound-to-every-interface", "the LLM Ollama (no authentication) is published on 0.0.0.0",
+          (set_key("ollama", "ports", ["0.0.0.0:11434:11434"]),),
+          (r"test_no_ollama_is_published_beyond_loopback\[production-separated\]",), "security", "ollama",
+          may_fail=(r"test_no_ollama_is_published_beyond_loopback\[(production\+gpu|airgap)-separated\]",
+                    r"test_compose_lint_reports_no_unsuppressed_finding\[separated\]")),
+    Fault("literal-password", "the Postgres password is a literal in the compose file",
+          (compose_edit("docker-compose-separated.yml",
+                        lambda d: d["services"]["postgres"]["environment"].__setitem__("POSTGRES_PASSWORD", "hunter2")),),
+          (r"test_compose_lint_reports_no_unsuppressed_finding\[separated\]",), "security", "postgres"),
+    Fault("healthcheck-budget-short", "the vision Ollama's healthcheck gives up after 60 s (a first run takes ~15 min)",
+          (compose_edit("docker-compose-separated.yml", lambda d: d["services"]["ollama-vision"].__setitem__(
+              "healthcheck", {"test": ["CMD", "/usr/local/bin/ollama-healthcheck.sh"], "interval": "2s",
+                              "timeout": "10s", "retries": 30})),),
+          (r"test_ollama_healthcheck_budget_covers_the_first_run_timeline\[separated\]",),
+          "compose-contract", "ollama-vision"),
+    Fault("chromadb-client-server-mismatch", "the services' chromadb client is not the production server's version",
+          (replace_in("services/requirements.txt", "chromadb==1.0.12", "chromadb==1.5.9"),),
+          (r"test_client_libraries_are_pinned_to_their_servers_version\[production\]",),
+          "compose-contract", "chromadb"),
+    # dynamic, group A: one broken stack, faults on different services
+    Fault("live-ocr-on-llm-ollama", "running ocr-service sends its vision calls to the LLM Ollama",
+          (set_env("ocr-service", "VISION_OLLAMA_URL", "http://ollama:11434"),),
+          (r"test_service_reaches_only_the_ollama_it_is_routed_to\[ocr-service\]",), "routing", "ocr-service",
+          may_fail=(r"test_health_endpoint_reports_the_configured_ollama\[ocr-service\]",
+                    r"test_no_error_lines_after_initialization\[ocr-service\]"), group="A"),
+    Fault("notes-work-endpoint-fails", "notes-service starts healthy but its work endpoint answers 5xx",
+          (set_env("notes-service", "OLLAMA_MODEL", "no-such-model:1b"),),
+          (r"test_roundtrip_step\[notes-structured\]",), "llm-queries", "notes-service",
+          may_fail=(r"test_service_reaches_only_the_ollama_it_is_routed_to\[notes-service\]",
+                    r"test_no_error_lines_after_initialization\[notes-service\]"), group="A"),
+    Fault("error-logged-after-init", "ner-graph-service logs an ERROR line after initialization",
+          (), (r"test_no_error_lines_after_initialization\[ner-graph-service\]",), "logs-clean",
+          "ner-graph-service", group="A",
+          actions=(exec_in("ner-graph-service", "echo 'ERROR injected: graph write failed' > /proc/1/fd/1"),)),
+    Fault("frontend-loads-an-outside-asset", "the frontend page pulls a script from another host",
+          (add_script("http://127.0.0.2:9/cdn/app.js"),
+           set_key("frontend", "volumes", ["./services/app/static/index.html:/opt/services/app/static/index.html:ro"])),
+          (r"test_page_and_assets_reference_no_external_url", r"test_page_renders_in_chromium_without_console_errors"),
+          "frontend-loads", "frontend", may_fail=(r"test_every_asset_the_page_references_answers_200",), group="A"),
+    Fault("document-ingestion-broken", "doc-processor hands documents to a client-rag address nobody serves",
+          (set_env("doc-processor", "CLIENT_RAG_URL", "http://client-rag-service:9999"),),
+          (r"test_roundtrip_step\[document-png-read\]",), "document-processing", "doc-processor",
+          may_fail=(r"test_roundtrip_step\[document-", r"test_service_reaches_only_the_ollama_it_is_routed_to\[doc-processor\]",
+                    r"test_no_error_lines_after_initialization\[doc-processor\]"), group="A"),
+    Fault("live-llm-model-on-vision", "the running vision Ollama holds an LLM model",
+          (set_env("ollama-vision", "MODELS", "llava:7b nomic-embed-text llama3.2:latest"),),
+          (r"test_ollama_holds_no_model_of_the_other_job\[ollama-vision\]",), "models", "ollama-vision", group="A"),
+    Fault("ollama-healthcheck-ignores-models", "the vision Ollama's healthcheck only asks whether `ollama list` answers",
+          (compose_edit("docker-compose-separated.yml", lambda d: d["services"]["ollama-vision"]["healthcheck"]
+                        .__setitem__("test", ["CMD-SHELL", "ollama list >/dev/null"])),),
+          (r"test_ollama_healthcheck_fails_while_a_model_it_guards_is_missing\[ollama-vision\]",),
+          "ollamas-healthy", "ollama-vision", group="A"),
+    Fault("app-healthcheck-always-passes", "rag-service's healthcheck ends in `|| true`",
+          (compose_edit("docker-compose-separated.yml", lambda d: d["services"]["rag-service"]["healthcheck"]
+                        .__setitem__("test", ["CMD-SHELL", "python -m app.healthcheck 8102 || true"])),),
+          (r"test_app_healthcheck_fails_while_a_dependency_is_unreachable\[rag-service\]",),
+          "services-running", "rag-service", group="A"),
+    Fault("error-begins-after-the-last-test", "client-rag-service logs an ERROR every 20 s, beginning 45 s after "
+          "the stack is handed to the suite (after its last check; only the log watch sees it)",
+          (), (r"test_no_error_lines_after_initialization\[client-rag-service\]",), "logs-clean",
+          "client-rag-service", group="A", watch_logs_s=80,
+          actions=(exec_detached("client-rag-service", "sleep 45; while true; do "
+                                 "echo 'ERROR late: embedding queue stalled' > /proc/1/fd/1; sleep 20; done"),)),
+    # dynamic, group B: a data store goes down under a running stack
+    Fault("datastore-down", "redis stops while the stack runs",
+          (), (r"test_service_is_running_and_healthy\[redis\]",), "services-running", "redis",
+          may_fail=(r"\[(doc-processor|rag-service|redis)\]", r"test_roundtrip_step\[(document|rag|refusals-rag)",
+                    r"test_frontend::test_page_renders"),
+          group="B", actions=(stop("redis"),)),
+    Fault("browser-cannot-start", "the browser the frontend check drives is missing",
+          (), (), "frontend-loads", "frontend", group="B", status="UNKNOWN",
+          env=(("STACKGATE_CHROMIUM", "/nonexistent/chromium"),)),
+    # dynamic, group R: the rollback as the seed writes it leaves a container of the separated layout
+    Fault("rollback-leaves-an-orphan", "a container of an older separated layout (renamed service ollama-v1) "
+          "survives `down` + `up -d simple`",
+          (), (r"test_rollback_leaves_no_container_or_network_of_the_separated_layout",), "rollback", "ollama-v1",
+          may_fail=(r"test_every_service_is_healthy_on_the_simple_stack",
+                    r"test_forward_again_the_separated_stack_is_healthy_and_keeps_the_data"),
+          group="R", actions=(foreign_container("ollama-v1", "stackgate/airgap-runtime:latest", "rma-network"),)),
+    Fault("entrypoint-repulls-without-registry", "the LLM Ollama's entrypoint pulls every model at every start and "
+          "dies when the registry is unreachable, although its models are in its volume",
+          (write_file("ollama-lib-repull.sh", REPULL_LIB),
+           set_key("ollama", "volumes", ["ollama_llm_models:/root/.ollama",
+                                         "./ollama-lib-repull.sh:/usr/local/lib/ollama-lib.sh:ro"])),
+          (r"test_an_ollama_restarted_without_its_registry_serves_its_models\[ollama\]",), "resilience", "ollama",
+          may_fail=(r"test_services_recover_when_a_data_store_restarts", r"test_services_answer_a_json_5xx_while_their_"
+                    r"ollama_is_paused", r"test_an_ollama_restarted_without_its_registry_serves_its_models\[ollama-vision\]"),
+          group="R"),
+    # dynamic, group C: a service exits right after it starts (the suite's own start must fail)
+    Fault("service-exits-after-start", "notes-service exits as soon as it starts",
+          (set_key("notes-service", "command", ["python", "-c", "print('notes-service: exiting'); raise SystemExit(3)"]),),
+          (r"test_the_stack_comes_up_healthy_within_its_bound",), "services-running", "notes-service", group="C"),
+)

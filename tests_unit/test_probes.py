@@ -1,0 +1,55 @@
+"""Declared requests and checks: templates, JSONPath, facts that must hold (or must not), chains that save values."""
+
+import httpx
+import pytest
+
+from stackgate import manifest as manifest_mod
+from stackgate.probes import Check, render
+from stackgate.roundtrip import chain_values, judge_check, run_chain
+
+
+def test_a_template_names_the_value_it_misses():
+    assert render({"q": "What is {vendor}?", "n": ["{number}"]}, {"vendor": "ACME", "number": "7"}) == \
+        {"q": "What is ACME?", "n": ["7"]}
+    with pytest.raises(KeyError, match="id"):
+        render("/documents/{id}", {})
+
+
+@pytest.mark.parametrize("check,body,why", [
+    (Check(at="$.answer", holds="{number}"), {"answer": "The invoice number is 4711."}, None),
+    (Check(at="$.answer", holds="{number}"), {"answer": "The context does not say."}, "stating '4711'"),
+    (Check(at="$.entities[*].name", holds="{number}"), {"entities": [{"name": "ACME"}, {"name": "4711"}]}, None),
+    (Check(at="$.missing", holds="x"), {"answer": "x"}, "nothing at $.missing"),
+    (Check(at="$.text", equals="{number}"), {"text": "4711"}, None),
+    (Check(at="$.answer", lacks=("4712", "4713")), {"answer": "It is 4712."}, "stating none of"),
+    (Check(value="{number}", holds="4711"), None, None),
+])
+def test_a_check_holds_on_facts_not_sentences(check, body, why):
+    got = judge_check(check, body, {"number": "4711"})
+    assert (got is None) if why is None else (why in got)
+
+
+def test_a_chain_saves_values_for_later_steps_and_names_the_failing_service():
+    m = manifest_mod.load()
+    rt = m.roundtrips["notes"]
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append((request.method, request.url.path))
+        if request.method == "POST":
+            return httpx.Response(201, json={"id": "n1", "structured": "- invoice 4711 for ACMEB"})
+        return httpx.Response(200, json={"id": "n1", "structured": "something else"})
+
+    with httpx.Client(transport=httpx.MockTransport(handler)) as http:
+        results = run_chain(http, m, rt, {"number": "4711", "vendor": "ACMEB"})
+    assert calls == [("POST", "/notes"), ("GET", "/notes/n1")]
+    assert results["structured"].ok
+    assert not results["stored"].ok and "[LLM queries respond] notes-service" in results["stored"].problems[0]
+
+
+def test_each_chain_gets_facts_of_its_own():
+    m = manifest_mod.load()
+    png = chain_values({"number": "4000", "vendor": "ACMEXYZ"}, m.roundtrips["document"], 0, "png")
+    pdf = chain_values({"number": "4000", "vendor": "ACMEXYZ"}, m.roundtrips["document"], 0, "pdf")
+    assert png["number"] != pdf["number"] and png["vendor"] != pdf["vendor"]
+    assert png["line"] == f"INVOICE {png['number']} {png['vendor']}"
