@@ -31,8 +31,11 @@ async def pg_ping() -> None:
 
 
 async def pg_schema(ddl: str) -> None:
+    """Create the schema; services sharing one database serialise on an advisory lock (concurrent CREATE TABLE IF
+    NOT EXISTS races in Postgres: 'duplicate key value violates unique constraint pg_type_typname_nsp_index')."""
     conn = await pg_connect()
-    async with conn:
+    async with conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(727001)")
         await conn.execute(ddl)
 
 
