@@ -47,18 +47,22 @@ def paused_checks(stack, manifest, evidence) -> dict[str, dict]:
                 out[app]["during"] = result
     finally:
         stack.unpause(paused)
-    for app in deps:
+
+    def thawed(app: str) -> tuple[int, str]:
         down = sorted(set(deps[app]) - set(paused))
         if down:  # a dependency that was not running cannot thaw: no point waiting for this app
-            out[app]["after"] = (1, f"not retried: {', '.join(down)} was not running before the pause")
-            continue
+            return 1, f"not retried: {', '.join(down)} was not running before the pause"
         last = [(1, "")]
 
-        def passes(app=app, last=last) -> bool:
+        def passes() -> bool:
             last[0] = stack.run_healthcheck(app)
             return last[0][0] == 0
         wait_until(passes, timeout=60, pause=1)
-        out[app]["after"] = last[0]
+        return last[0]
+
+    with ThreadPoolExecutor(max_workers=min(8, len(deps) or 1)) as pool:
+        for app, result in zip(deps, pool.map(thawed, deps)):
+            out[app]["after"] = result
     return out
 
 
