@@ -1,4 +1,4 @@
-# stackgate: `make smoke` (the release gate) and `make test` (the project's own tests).
+# stackgate: `make smoke` (the smoke gate), `make release` (the release gate), `make test` (the project's own tests).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv

@@ -57,7 +57,7 @@ def reuse_smoke(m: manifest_mod.Manifest, profiles: list[str]) -> float:
     compose = compose_for(m, profiles)
     compose.start()
     try:
-        return smoke(["--stack-reuse", "--stack-project", compose.project_name])
+        return smoke(["--stack-reuse", "--stack-owned", "--stack-project", compose.project_name])
     finally:
         compose.stop(down=True)
 

@@ -115,7 +115,7 @@ def healthcheck_budget_s(config: dict, service: str) -> float:
 
 def image_ref(config: dict, service: str) -> tuple[str, str]:
     """(repository, tag) of a service's image; tag '' when none is given (which means latest)."""
-    image = str(config["services"][service].get("image") or "")
+    image = str(config["services"][service].get("image") or "").split("@", 1)[0]  # a digest pins the tag further
     repo, _, tag = image.rpartition(":") if ":" in image.rsplit("/", 1)[-1] else (image, "", "")
     return repo, tag
 

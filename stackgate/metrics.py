@@ -41,7 +41,7 @@ def finding(metric: str, service: str, expected: str, seen: str) -> str:
 @dataclass
 class Result:
     nodeid: str
-    outcome: str  # passed / failed / skipped
+    outcome: str  # passed / failed / skipped, or deselected / not run (no evidence)
     reason: str = ""
 
 
@@ -88,6 +88,9 @@ def judge_metric(metric: str, results: list[Result], optional: tuple[OptionalSki
     failed = [r for r in results if r.outcome == "failed"]
     if failed:
         return FAIL, f"{len(failed)} of {len(results)} test(s) failed"
+    missing = [r for r in results if r.outcome not in ("passed", "skipped")]
+    if missing:
+        return UNKNOWN, f"{len(missing)} test(s) did not run: " + "; ".join(sorted({r.reason for r in missing}))
     skips = [r for r in results if r.outcome == "skipped"]
     accepted = [r for r in skips if any(o.covers(metric, r) for o in optional)]
     unaccepted = [r for r in skips if r not in accepted]
@@ -108,7 +111,7 @@ def aggregate(results: dict[str, list[Result]], gate: Gate | None = None,
     for metric, title in METRICS.items():
         rs = results.get(metric, [])
         required = gate is None or metric in gate.metrics
-        if not required and not rs:
+        if not required and not any(r.outcome in ("passed", "failed", "skipped") for r in rs):
             out.append(MetricStatus(metric, title, NOT_IN_GATE, rs, f"the {gate.name} gate does not require it", False))
             continue
         status, why = judge_metric(metric, rs, optional)

@@ -25,7 +25,7 @@ from . import engine
 from . import manifest as manifest_mod
 from .browser import render_page
 from .errors import ManifestError, StackgateError
-from .metrics import GATE_PASSED, Gate, Result, aggregate, finding, gate_verdict
+from .metrics import GATE_FAILED, GATE_PASSED, METRICS, Gate, Result, aggregate, finding, gate_verdict
 from .report import banner, format_utc, page_title, timeline_svg
 from .stack import Stack, StackRun
 
@@ -101,7 +101,12 @@ def watch_logs_s(config: pytest.Config) -> float:
 def statuses(config: pytest.Config) -> list:
     """Every metric's status for this session (judged against its gate, with the manifest's optional skips)."""
     state = config.stash[STACK_KEY]
-    out = aggregate(config.stash[RESULTS_KEY], state["gate"], state["manifest"].optional_skips)
+    results = {k: list(v) for k, v in config.stash[RESULTS_KEY].items()}
+    reported = {r.nodeid for rs in results.values() for r in rs}
+    for nodeid, metric in state.get("expected", {}).items():
+        if nodeid not in reported:
+            results.setdefault(metric, []).append(Result(nodeid, "not run", "never reached (-x, --maxfail, an abort)"))
+    out = aggregate(results, state["gate"], state["manifest"].optional_skips)
     for m in out:  # the seed's wording: "All 13 services running", with this manifest's count
         if m.metric == "services-running":
             m.title = f"All {len(state['manifest'].services)} services running"
@@ -155,10 +160,28 @@ def profiles_for(config: pytest.Config) -> list[str]:
     return [config.getoption("--stack-profile"), *(["gpu"] if engine.gpu_available(engine.docker_info()) else [])]
 
 
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    """A deselected test of a metric is missing evidence: its metric reads UNKNOWN (unless its gate ignores it)."""
+    for item in items:
+        metric = item.get_closest_marker("metric")
+        if metric:
+            item.config.stash[RESULTS_KEY].setdefault(metric.args[0], []).append(
+                Result(item.nodeid, "deselected", "deselected (-m, -k or --deselect)"))
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Start the stack (and a browser) in the background as soon as it is known that tests need it,
-    so that `up --wait` overlaps with pytest's own start, the static tests and the browser launch."""
+    """Check every metric marker names a metric; remember which tests each metric expects (one that never
+    reports, e.g. after -x, is missing evidence); start the stack (and a browser) in the background as soon
+    as it is known that tests need it, so that `up --wait` overlaps with pytest's start and the static tests."""
     config = session.config
+    expected = config.stash[STACK_KEY].setdefault("expected", {})
+    for item in session.items:
+        metric = item.get_closest_marker("metric")
+        if metric:
+            if not metric.args or metric.args[0] not in METRICS:
+                raise pytest.UsageError(f"{item.nodeid}: metric({', '.join(map(repr, metric.args))}) is not a metric "
+                                        f"of stackgate.metrics ({', '.join(METRICS)})")
+            expected[item.nodeid] = metric.args[0]
     if config.option.collectonly:
         return
     profiles = profiles_for(config)
@@ -192,7 +215,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if state is None or state["gate"] is None or session.exitstatus not in (0, 1, 5):
         return
     state["finished"] = time.time()
-    verdict, problems = gate_verdict(statuses(config))
+    _, verdict, problems = _verdict(config)
     state["verdict"] = (verdict, problems)
     if verdict != GATE_PASSED:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -234,9 +257,11 @@ def manifest(pytestconfig: pytest.Config) -> manifest_mod.Manifest:
 
 
 @pytest.fixture(scope="session")
-def gpu() -> bool:
-    """True when the engine reports an nvidia runtime or CDI GPU devices."""
-    return engine.gpu_available(engine.docker_info())
+def gpu() -> bool | None:
+    """True when the engine reports an nvidia runtime or CDI GPU devices; None when `docker info` does not answer
+    (then nobody knows whether there is a GPU)."""
+    info = engine.docker_info()
+    return engine.gpu_available(info) if info else None
 
 
 @pytest.fixture(scope="session")
@@ -301,13 +326,13 @@ def owned_stack(request: pytest.FixtureRequest, stack: Stack) -> Stack:
 
 
 def data_before(http: httpx.Client, manifest: manifest_mod.Manifest, run_facts: dict, suffix: str,
-                metric: str) -> dict:
+                metric: str, offset: int) -> dict:
     """The data of the round-trips the manifest's rollback keeps, written before a disruption (their writing
     steps); a refused write fails the test that needed it with a finding under metric."""
     from .roundtrip import write_data
 
     try:
-        return write_data(http, manifest, run_facts, suffix)
+        return write_data(http, manifest, run_facts, suffix, offset)
     except (httpx.HTTPError, StackgateError) as exc:
         pytest.fail(finding(metric, "stack", "data written before the disruption", str(exc)), pytrace=False)
 
@@ -325,6 +350,12 @@ def run_facts() -> dict[str, str]:
     letters = "ABCDEFGHJKMNPRSTUVWXY"  # no O/0, I/1/L, Z/2: OCR must read it back exactly
     return {"number": str(4000 + secrets.randbelow(5000)),
             "vendor": "ACME" + "".join(secrets.choice(letters) for _ in range(3))}
+
+
+@pytest.fixture(scope="session")
+def probe_facts(run_facts) -> dict[str, str]:
+    """The facts the services' probes send: this run's, with a number no round-trip chain uses."""
+    return {"number": str(int(run_facts["number"]) + 900), "vendor": run_facts["vendor"] + "RT"}
 
 
 # --- evidence gathered concurrently ------------------------------------------------------------
@@ -404,7 +435,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     outcome = yield
     report = outcome.get_result()
     metric = item.get_closest_marker("metric")
-    if metric and (report.when == "call" or (report.when == "setup" and report.outcome != "passed")):
+    if report.failed and not metric:
+        item.config.stash[STACK_KEY].setdefault("unmetered", []).append(item.nodeid)
+    if metric and (report.when == "call" or (report.when != "call" and report.outcome == "failed")
+                   or (report.when == "setup" and report.outcome != "passed")):
         reason = ""
         if report.skipped and isinstance(report.longrepr, tuple):
             reason = report.longrepr[2].removeprefix("Skipped: ")
@@ -502,10 +536,18 @@ def _tested(config: pytest.Config) -> list[tuple[str, str]]:
 
 
 def _verdict(config: pytest.Config) -> tuple[str, str, list[str]]:
-    """(gate name, PASSED / FAILED / INCOMPLETE, problems); a session without a gate is judged on every metric."""
-    gate = config.stash[STACK_KEY]["gate"]
+    """(gate name, PASSED / FAILED / INCOMPLETE, problems); a failed test outside every metric fails a gate too.
+    A session without a gate reads INFORMATIVE: its metrics are shown, nothing is judged."""
+    state = config.stash[STACK_KEY]
+    gate = state["gate"]
+    if gate is None:
+        return "no", "INFORMATIVE", []
     verdict, problems = gate_verdict(statuses(config))
-    return (gate.name if gate else "no", verdict, problems)
+    unmetered = sorted(set(state.get("unmetered", [])))
+    if unmetered:
+        verdict = GATE_FAILED
+        problems.append(f"{len(unmetered)} test(s) outside the metrics failed: {', '.join(unmetered[:5])}")
+    return gate.name, verdict, problems
 
 
 def _timeline_html(config: pytest.Config) -> str:

@@ -149,14 +149,21 @@ def send(http: httpx.Client, manifest: Manifest, req: Request, values: Mapping[s
     return http.request(req.method, manifest.url(req.service) + render(req.path, values), **kwargs)
 
 
+class PreparationFailed(httpx.HTTPError):
+    """A probe's preparing request (not its last) was not answered as declared."""
+
+
 def fire(http: httpx.Client, manifest: Manifest, requests: tuple[Request, ...], values: Mapping[str, str]) -> httpx.Response:
-    """Send a probe's requests in order; the last answer (earlier ones only prepare it)."""
-    resp = None
-    for req in requests:
-        resp = send(http, manifest, req, values)
-    if resp is None:
+    """Send a probe's requests in order; the last answer. An earlier (preparing) request answered with another
+    status than its `expect` raises PreparationFailed naming its service."""
+    if not requests:
         raise ManifestError("manifest: a probe needs at least one request")
-    return resp
+    for req in requests[:-1]:
+        resp = send(http, manifest, req, values)
+        if resp.status_code != req.expect:
+            raise PreparationFailed(f"{req.service} answered {req.describe(values)} with {resp.status_code} "
+                                    f"(expected {req.expect}): {resp.text[:150]}")
+    return send(http, manifest, requests[-1], values)
 
 
 def body_of(resp: httpx.Response) -> Any:

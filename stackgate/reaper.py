@@ -38,7 +38,7 @@ def start(project: str, pid: int | None = None, image: str = RUNTIME, run: Calla
         raise StackStartError(f"reaper: owner pid {pid} does not run here")
     RECORDS.mkdir(parents=True, exist_ok=True)
     record_file(project).touch()
-    argv = ["docker", "run", "-d", "--rm", "--pid", "host", "--network", "none",
+    argv = ["docker", "run", "-d", "--rm", "--pull", "never", "--pid", "host", "--network", "none",
             "-v", f"{SOCKET}:/var/run/docker.sock", "-v", f"{AGENT}:/reaper_agent.py:ro", "-v", f"{RECORDS}:{RECORDS}",
             "--label", f"{LABEL}={project}", "--name", container_name(project),
             image, "/usr/bin/python3", "/reaper_agent.py", project, str(pid), started, str(record_file(project))]

@@ -179,6 +179,10 @@ def main(argv: list[str] | None = None) -> int:
     def call(method: str, path: str) -> tuple[int, object]:
         return api(method, path, socket_path)
 
+    if not owner_alive(args.pid, args.start_time):
+        # the owner's pid is not visible from here (another pid namespace): reaping now would remove a live stack
+        print(f"reaper: owner pid {args.pid} not visible from this container; not watching {args.project}", flush=True)
+        return 2
     print(f"reaper: watching {args.project} for owner pid {args.pid}", flush=True)
     while owner_alive(args.pid, args.start_time):
         try:

@@ -121,7 +121,8 @@ def run_chain(http: httpx.Client, manifest: Manifest, rt: Roundtrip, values: dic
     return results
 
 
-def write_data(http: httpx.Client, manifest: Manifest, run_facts: dict[str, str], suffix: str) -> dict[str, dict]:
+def write_data(http: httpx.Client, manifest: Manifest, run_facts: dict[str, str], suffix: str,
+               offset: int = 500) -> dict[str, dict]:
     """Run the writing steps of the round-trips the manifest's rollback keeps: roundtrip -> the chain's values.
     StackgateError naming the service when a write is refused."""
     from .errors import StackgateError
@@ -130,7 +131,7 @@ def write_data(http: httpx.Client, manifest: Manifest, run_facts: dict[str, str]
     for name in manifest.rollback_keeps:
         rt = manifest.roundtrips[name]
         kind = rt.chains()[0]
-        values = chain_values(run_facts, rt, list(manifest.roundtrips).index(name), kind, offset=500, suffix=suffix)
+        values = chain_values(run_facts, rt, list(manifest.roundtrips).index(name), kind, offset=offset, suffix=suffix)
         failed = [p for r in run_chain(http, manifest, rt, values, writes=True).values() for p in r.problems]
         if failed:
             raise StackgateError("; ".join(failed))

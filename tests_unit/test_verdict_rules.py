@@ -79,3 +79,13 @@ def test_a_failure_outside_the_gate_does_not_fail_it():
     ms = by_metric({"routing": [Result("a", "passed")], "frontend-loads": [Result("b", "passed")],
                     "gpu": [Result("c", "passed")], "rollback": [Result("d", "failed", "x")]})
     assert ms["rollback"].status == "FAIL" and gate_verdict(list(ms.values())) == ("PASSED", [])
+
+
+def test_a_deselected_or_unreached_test_leaves_its_metric_unknown():
+    status, why = judge_metric("routing", [Result("a", "passed"), Result("b", "deselected", "deselected (-k)")])
+    assert status == "UNKNOWN" and "did not run" in why
+    assert judge_metric("routing", [Result("a", "passed"), Result("b", "not run", "never reached")])[0] == "UNKNOWN"
+
+
+def test_a_metric_outside_the_gate_whose_tests_were_deselected_reads_not_in_this_gate():
+    assert by_metric({"rollback": [Result("a", "deselected", "-m smoke")]})["rollback"].status == "not in this gate"

@@ -8,10 +8,10 @@ pytestmark = [pytest.mark.smoke, pytest.mark.contract, pytest.mark.metric("routi
 
 
 @pytest.fixture(scope="module")
-def observations(stack, http, manifest, evidence, run_facts):
+def observations(stack, http, manifest, evidence, probe_facts):
     """Every app service triggered once, concurrently (while the slow evidence is gathered); both Ollamas'
     access logs read since then."""
-    return observe(stack, http, [s.name for s in manifest.apps()], list(manifest.ollamas), run_facts)
+    return observe(stack, http, [s.name for s in manifest.apps()], list(manifest.ollamas), probe_facts)
 
 
 @pytest.mark.services("ollama", "ollama-vision")

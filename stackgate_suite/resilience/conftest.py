@@ -8,7 +8,7 @@ from stackgate.plugin import STACK_KEY, data_before
 @pytest.fixture(scope="module")
 def written(owned_stack, http, manifest, run_facts):
     """A document (text, embeddings, entities) and a note written before anything is disturbed."""
-    return data_before(http, manifest, run_facts, "RS", "resilience")
+    return data_before(http, manifest, run_facts, "RS", "resilience", offset=600)
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from stackgate.rollback import Rollback
 def written(owned_stack, http, manifest, run_facts):
     """Data written through the separated stack before the rollback: a document (with its embeddings and
     entities) and a note."""
-    return data_before(http, manifest, run_facts, "RB", "rollback")
+    return data_before(http, manifest, run_facts, "RB", "rollback", offset=500)
 
 
 @pytest.fixture(scope="module")

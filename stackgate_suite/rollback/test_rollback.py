@@ -39,9 +39,9 @@ def test_the_single_ollama_holds_all_four_models(rollback, stack, http, manifest
                                 f"missing {missing}")
 
 
-def test_every_service_reaches_the_single_ollama(rollback, stack, http, manifest, run_facts):
+def test_every_service_reaches_the_single_ollama(rollback, stack, http, manifest, probe_facts):
     """Dynamic routing on the simple stack: every service's requests arrive at the single Ollama."""
-    obs = observe(stack, http, [s.name for s in manifest.apps()], [manifest.rollback_ollama], run_facts)
+    obs = observe(stack, http, [s.name for s in manifest.apps()], [manifest.rollback_ollama], probe_facts)
     problems = [p for s in manifest.apps()
                 for p in verdict(obs[s.name], {v: manifest.rollback_ollama for v in s.routes})]
     assert not problems, "\n".join(problems)

@@ -26,9 +26,11 @@ def test_ollama_healthcheck_fails_while_a_model_it_guards_is_missing(ollama_spec
 
 
 @pytest.fixture(scope="session")
-def paused_checks(stack, manifest, evidence) -> dict[str, dict]:
+def paused_checks(owned_stack, manifest, evidence) -> dict[str, dict]:
     """Pause every store and Ollama an app depends on, run each app's healthcheck meanwhile, thaw them, and run
-    the checks again until they pass: app -> {'paused': [...], 'during': (code, out), 'after': (code, out)}."""
+    the checks again until they pass: app -> {'paused': [...], 'during': (code, out), 'after': (code, out)}.
+    Only on a stack this session owns (a reused one needs --stack-owned)."""
+    stack = owned_stack
     for future in evidence.values():  # the slow evidence finishes before anything is paused
         try:
             if future is not None:
