@@ -149,10 +149,11 @@ class Fault:
     env: tuple[tuple[str, str], ...] = ()  # environment of the suite run (e.g. a browser that cannot start)
     watch_logs_s: float = 0.0            # how long the group's log scan must keep watching
     status: str = "FAIL"                 # what the metric must read: FAIL, or UNKNOWN (evidence missing)
+    suite: str = "smoke"                 # the tests its group runs: smoke, resilience (+ smoke) or release (all)
 
 
 CLEAN_GROUPS = ("static-clean", "clean")  # false-alarm checks: no fault, no failure
-ROLLBACK_GROUPS = ("R",)  # groups that run the whole release gate (resilience and rollback too)
+SUITES = {"smoke": SMOKE, "resilience": [*SMOKE, f"{SUITE}/resilience"], "release": RELEASE}  # a fault's suite
 
 
 # --- running ----------------------------------------------------------------------------------
@@ -226,13 +227,13 @@ def suite_for(group: str, faults: list[Fault], profiles: list[str]) -> tuple[lis
     profile_args = ["--stack-profile", next((p for p in profiles if p != "gpu"), "airgap")]
     if group.startswith("static"):
         return CONTRACT, profile_args, {}
-    rollback = group in ROLLBACK_GROUPS
     watch = max([f.watch_logs_s for f in faults], default=0.0)
     env = {k: v for f in faults for k, v in f.env}
     if not faults:  # the live false-alarm check: the whole smoke gate, exactly as `make smoke` runs it
         return [SUITE], [*profile_args, "-m", "smoke", "--gate", "smoke", "--watch-logs", str(watch)], env
-    return (RELEASE if rollback else SMOKE,
-            [*profile_args, "--gate", "release" if rollback else "smoke", "--watch-logs", str(watch)], env)
+    suite = max((f.suite for f in faults), key=list(SUITES).index)
+    return (SUITES[suite], [*profile_args, "--gate", "smoke" if suite == "smoke" else "release", "--watch-logs",
+                            str(watch)], env)
 
 
 def run_group(group: str, faults: list[Fault], profiles: list[str], log: Callable[[str], None] = print) -> SuiteRun:

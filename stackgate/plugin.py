@@ -444,8 +444,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
             reason = report.longrepr[2].removeprefix("Skipped: ")
         elif report.failed:
             reason = str(getattr(report.longrepr, "reprcrash", None) and report.longrepr.reprcrash.message or "")
-        item.config.stash[RESULTS_KEY].setdefault(metric.args[0], []).append(
-            Result(item.nodeid, report.outcome, reason.splitlines()[0].removeprefix("AssertionError: ") if reason else ""))
+        first = reason.splitlines()[0].removeprefix("AssertionError: ") if reason else ""
+        if report.failed and not first.startswith("["):  # a bare assertion still reads as a finding in the report
+            names = _involved_services(item, item.config.stash[STACK_KEY]["manifest"])
+            first = f"[{METRICS[metric.args[0]]}] {names[0] if names else 'stack'}: {first or 'failed'}"
+        item.config.stash[RESULTS_KEY].setdefault(metric.args[0], []).append(Result(item.nodeid, report.outcome, first))
     if report.failed and report.when == "call":
         state = item.config.stash[STACK_KEY].get("start") or {}
         stack: Stack | None = state.get("stack")
@@ -618,7 +621,10 @@ def pytest_html_results_summary(prefix: list, summary: list, postfix: list, sess
         report.title = page_title(gate, verdict)
         report.set_data("environment", {})
     started = state["session_started"]
-    prefix.append(banner(gate, verdict, problems, _tested(config), started, state.get("finished", time.time()) - started))
+    standins = (state.get("start") or {}).get("standins") or {}
+    caveat = ("on stand-in backends: " + ", ".join(sorted(standins))) if standins else ""
+    prefix.append(banner(gate, verdict, problems, _tested(config), started, state.get("finished", time.time()) - started,
+                         caveat))
     prefix.append(_metrics_html(config))
     prefix.append(_timeline_html(config))
     prefix.append(_log_windows_html(config))
@@ -636,7 +642,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         terminalreporter.write_line(f"{m.status:<17} {m.title}  ({m.why})")
     if config.stash[STACK_KEY]["gate"] is not None:
         terminalreporter.write_line("")
-        terminalreporter.write_line(f"GATE {verdict}" + (": " + "; ".join(problems) if problems else ""),
+        standins = (config.stash[STACK_KEY].get("start") or {}).get("standins") or {}
+        caveat = f" (on stand-in backends: {', '.join(sorted(standins))})" if standins else ""
+        terminalreporter.write_line(f"GATE {verdict}{caveat}" + (": " + "; ".join(problems) if problems else ""),
                                     bold=True, red=verdict != GATE_PASSED, green=verdict == GATE_PASSED)
     REPORTS.mkdir(exist_ok=True)
     (REPORTS / "metrics.json").write_text(json.dumps({

@@ -82,8 +82,10 @@ def _problem_item(line: str) -> str:
     return f"<li style='margin:3px 0'>{body}</li>"
 
 
-def banner(gate: str, status: str, problems: list[str], tested: list[tuple[str, str]], started: float, seconds: float) -> str:
-    """The report's first screen: the gate verdict, why it is not green, and what was tested."""
+def banner(gate: str, status: str, problems: list[str], tested: list[tuple[str, str]], started: float, seconds: float,
+           caveat: str = "") -> str:
+    """The report's first screen: the gate verdict (with a caveat beside it, e.g. that backends were stand-ins),
+    why it is not green, and what was tested."""
     key = str(status).strip().upper()
     headline, colour, symbol = _STATUS.get(key, (f"GATE {key or 'UNKNOWN'}", _UNKNOWN_COLOUR, "?"))
     when = f"started {format_utc(started)} \u00b7 took {format_duration(seconds)}"
@@ -92,7 +94,8 @@ def banner(gate: str, status: str, problems: list[str], tested: list[tuple[str, 
         f"<div style='font-size:34px;font-weight:bold;line-height:1.15;letter-spacing:0.5px;color:#fff'>"
         f"<span aria-hidden='true' style='margin-right:12px'>{symbol}</span>{_esc(headline)}</div>"
         f"<div style='font-size:16px;margin-top:4px;color:#fff'><b>{_esc(_gate_name(gate))}</b>"
-        f" &nbsp;\u00b7&nbsp; {_esc(when)}</div></div>"
+        + (f" &nbsp;\u00b7&nbsp; <b>{_esc(caveat)}</b>" if caveat else "")
+        + f" &nbsp;\u00b7&nbsp; {_esc(when)}</div></div>"
     )
     blocks = []
     if problems or key != "PASSED":
