@@ -388,6 +388,10 @@ class StackRun:
         if self.watcher:
             self.watcher.done.set()
         stack = self.stack
+        if stack.ready_at is None:  # stopped while `up` still runs (Ctrl-C, -x): it would go on creating containers
+            killed = sweep.kill_compose_processes({stack.project})
+            if killed:
+                self.log(f"stack: stopped the `docker compose up` still starting {stack.project}")
         if self.keep:
             reaper.release(stack.project)
             self.log(f"stack: left running as project {stack.project} (--keep-stack); `make clean` removes it")
