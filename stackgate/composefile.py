@@ -67,6 +67,12 @@ def published(config: dict, service: str) -> dict[int, int]:
     return out
 
 
+def binds(config: dict, service: str) -> list[tuple[str, str]]:
+    """(host address, host port) of each port a service publishes ('' address: every interface)."""
+    return [(str(p.get("host_ip") or ""), str(p["published"])) for p in config["services"][service].get("ports") or []
+            if p.get("published")]
+
+
 _CONSTANT = re.compile(r"^\s*(true|/bin/true|:|exit\s+0|echo\b[^|;&]*)\s*$")
 _SWALLOWED = re.compile(r"(\|\|\s*(true|:|exit\s+0)|;\s*(true|exit\s+0))\s*$")
 _VERSION = re.compile(r"(^|\s)(--version|version)\s*$")

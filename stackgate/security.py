@@ -12,6 +12,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from .composefile import binds
 from .errors import ComposeFileError
 from .manifest import Manifest, Suppression
 
@@ -70,17 +71,11 @@ def host_network(config: dict) -> dict[str, str]:
             for key in ("network_mode", "pid", "ipc") if s.get(key) == "host"}
 
 
-def published(config: dict, service: str) -> list[tuple[str, str]]:
-    """(host address, host port) of each port a service publishes ('' address: every interface)."""
-    return [(str(p.get("host_ip") or ""), str(p.get("published"))) for p in config["services"][service].get("ports") or []
-            if p.get("published")]
-
-
 def published_stores(config: dict, manifest: Manifest) -> dict[str, str]:
     """data store -> the ports it publishes (stores stay on the stack network)."""
     stores = [n for n, s in manifest.services.items() if s.kind == "store" and n in config["services"]]
-    return {n: ", ".join(f"{ip or '0.0.0.0'}:{port}" for ip, port in published(config, n))
-            for n in stores if published(config, n)}
+    return {n: ", ".join(f"{ip or '0.0.0.0'}:{port}" for ip, port in binds(config, n))
+            for n in stores if binds(config, n)}
 
 
 def exposed_ollamas(config: dict, manifest: Manifest) -> dict[str, str]:
@@ -89,7 +84,7 @@ def exposed_ollamas(config: dict, manifest: Manifest) -> dict[str, str]:
     for name in manifest.ollamas:
         if name not in config["services"] or name in manifest.exposed_ollamas:
             continue
-        wide = [f"{ip or '0.0.0.0'}:{port}" for ip, port in published(config, name) if ip not in LOOPBACK]
+        wide = [f"{ip or '0.0.0.0'}:{port}" for ip, port in binds(config, name) if ip not in LOOPBACK]
         if wide:
             out[name] = ", ".join(wide)
     return out

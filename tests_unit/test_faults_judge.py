@@ -96,7 +96,8 @@ def test_the_catalogue_covers_what_the_gate_must_prove():
                    "healthcheck-cannot-fail", "ollama-healthcheck-ignores-models", "app-healthcheck-always-passes",
                    "error-begins-after-the-last-test", "rollback-leaves-an-orphan", "browser-cannot-start",
                    "latest-tag", "built-image-may-be-pulled", "ollama-bound-to-every-interface", "literal-password",
-                   "healthcheck-budget-short", "chromadb-client-server-mismatch", "entrypoint-repulls-without-registry"):
+                   "healthcheck-budget-short", "chromadb-client-server-mismatch", "entrypoint-repulls-without-registry",
+                   "privileged-container", "docker-socket-mounted", "host-pid-namespace", "data-store-published"):
         assert needed in ids
     assert {"clean", "static-clean"} <= set(groups(CATALOGUE))
 
