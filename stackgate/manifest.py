@@ -84,6 +84,7 @@ class Manifest:
     suppressions: tuple[Suppression, ...] = ()
     exposed_ollamas: dict[str, str] = field(default_factory=dict)  # Ollama -> why it may bind beyond loopback
     versions: dict[str, dict[str, Any]] = field(default_factory=dict)  # package -> server, requirement files
+    isolation: Any = None  # isolation.Isolation: LLM latency under a vision burst, and its bound
 
     def startup_timeout_s(self, profiles: list[str] | tuple[str, ...] = (), first_run: bool = True) -> float:
         """The bound of `up --wait`: the profile's (or the default) first-run or later-start budget."""
@@ -219,7 +220,22 @@ def load(path: str | Path | None = None) -> Manifest:
         suppressions=tuple(_suppression(x, i) for i, x in enumerate((raw.get("security") or {}).get("suppress") or [])),
         versions=dict(raw.get("versions") or {}),
         exposed_ollamas={str(k): str(v) for k, v in ((raw.get("security") or {}).get("exposed_ollamas") or {}).items()},
+        isolation=_isolation(raw.get("isolation"), services),
     )
+
+
+def _isolation(raw: dict | None, services: dict) -> Any:
+    from .isolation import Isolation
+
+    if not raw:
+        return None
+    timed = tuple(Request.parse(r) for r in raw["timed"])
+    load = tuple(Request.parse(r) for r in raw["load"])
+    for req in (*timed, *load):
+        _known(req.service, services, "isolation")
+    bound = raw.get("bound") or {}
+    return Isolation(timed, load, int(raw.get("samples", 12)), int(raw.get("workers", 2)),
+                     float(bound.get("ratio", 1.5)), float(bound.get("slack_s", 0.5)))
 
 
 SCHEMA = Path(__file__).resolve().parent / "data" / "manifest.schema.json"

@@ -32,8 +32,12 @@ def chain_values(run_facts: dict[str, str], rt: Roundtrip, index: int, kind: str
     """The facts of one chain: a number and a vendor of its own (so no answer can come from another chain's
     data), and for a document its kind and rendered lines."""
     kind_index = rt.kinds.index(kind) if kind in rt.kinds else 0
-    values = {"number": str(int(run_facts["number"]) + offset + 10 * index + kind_index),
-              "vendor": run_facts["vendor"] + SAFE_LETTERS[index % len(SAFE_LETTERS)] + suffix + kind.upper()}
+    number = int(run_facts["number"]) + offset + 10 * index + kind_index
+    vendor = run_facts["vendor"] + SAFE_LETTERS[index % len(SAFE_LETTERS)] + suffix + kind.upper()
+    values = {"number": str(number), "vendor": vendor,
+              # two other parties of the same chain, for distractors: their own numbers and unrelated names
+              "number_b": str(number + 5), "vendor_b": "GLOBEX" + vendor[4:],
+              "number_c": str(number + 7), "vendor_c": "INITECH" + vendor[4:]}
     if rt.lines:
         lines = [render(line, values) for line in rt.lines]
         values.update(kind=kind, line=lines[0], lines="\n".join(lines))

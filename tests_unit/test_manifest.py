@@ -71,7 +71,7 @@ def test_an_app_without_a_probe_is_refused(tmp_path):
 
 def test_a_step_naming_an_unknown_service_is_refused(tmp_path):
     data = real()
-    data["roundtrips"]["rag"]["steps"][1]["service"] = "rag-servcie"
+    data["roundtrips"]["rag"]["steps"][-1]["service"] = "rag-servcie"
     with pytest.raises(ManifestError, match="roundtrips.rag.steps.answer.service names 'rag-servcie'"):
         manifest.load(write(tmp_path, data))
 
@@ -99,11 +99,11 @@ def test_error_lines_follow_the_pattern_and_the_allowlist(tmp_path):
     assert not m.is_error_line("errors=0 processed")
 
 
-def test_the_shipped_gates_require_the_seeds_metrics_and_release_adds_rollback_and_resilience():
+def test_the_shipped_gates_require_the_seeds_metrics_and_release_adds_rollback_resilience_isolation():
     m = manifest.load()
     assert {"ollamas-healthy", "services-running", "logs-clean", "health-endpoints", "document-processing",
             "llm-queries", "frontend-loads", "ollama-api", "routing", "models"} <= set(m.gates["smoke"].metrics)
-    assert set(m.gates["release"].metrics) == {*m.gates["smoke"].metrics, "rollback", "resilience"}
+    assert set(m.gates["release"].metrics) == {*m.gates["smoke"].metrics, "rollback", "resilience", "isolation"}
     assert m.gates["release"].watch_logs_s >= 60
 
 

@@ -103,13 +103,33 @@ def test_json_format_returns_valid_json(ollama_spec, stack, http, kinds):
     model = model_of(kinds, ollama_spec, "completion")
     body = http.post(stack.url(ollama_spec.name) + "/api/generate", json={
         "model": model, "format": "json", "stream": False,
-        "prompt": 'Extract the named entities as JSON {"entities": [...]}.\nText: ACME sent invoice 4711.'}).json()
+        "prompt": 'Reply with a JSON object whose key "greeting" has the value "hello".'}).json()
     try:
         parsed = json.loads(body["response"])
     except ValueError:
         parsed = None
     assert isinstance(parsed, dict), finding("ollama-api", ollama_spec.name, 'format:"json" -> a JSON object',
                                              repr(body.get("response"))[:200])
+
+
+CONSTANT = {"type": "object", "required": ["verdict"], "additionalProperties": False,
+            "properties": {"verdict": {"type": "string", "enum": ["constrained"]}}}
+
+
+def test_a_json_schema_format_constrains_the_answer(ollama_spec, stack, http, kinds):
+    """format: a JSON schema is enforced (Ollama: the engine's grammar), not asked for: a schema whose only valid
+    answer is {"verdict": "constrained"} gets exactly that, whatever the prompt says."""
+    model = model_of(kinds, ollama_spec, "completion")
+    body = http.post(stack.url(ollama_spec.name) + "/api/generate", json={
+        "model": model, "format": CONSTANT, "stream": False, "options": {"temperature": 0, "num_predict": 64},
+        "prompt": "Write one sentence about the weather."}).json()
+    try:
+        parsed = json.loads(body.get("response", ""))
+    except ValueError:
+        parsed = None
+    assert parsed == {"verdict": "constrained"}, finding(
+        "ollama-api", ollama_spec.name, 'a schema-constrained answer {"verdict": "constrained"}',
+        repr(body.get("response", body))[:200])
 
 
 def test_chat_answers_as_the_assistant(ollama_spec, stack, http, kinds):

@@ -111,11 +111,20 @@ class Ollama:
                                upstream_status=resp.status_code)
         return resp.json()
 
-    async def generate(self, model: str, prompt: str, fmt: str | None = None) -> str:
+    async def generate(self, model: str, prompt: str, fmt: str | dict | None = None) -> str:
         payload: dict[str, Any] = {"model": model, "prompt": prompt, "stream": False, "options": {"temperature": 0}}
         if fmt:
             payload["format"] = fmt
         return (await self._post("/api/generate", payload))["response"]
+
+    async def chat(self, model: str, messages: list[dict], fmt: str | dict | None = None,
+                   options: dict | None = None) -> str:
+        """The assistant's answer to a conversation (greedy; `fmt`: "json" or a JSON schema Ollama enforces)."""
+        payload: dict[str, Any] = {"model": model, "messages": messages, "stream": False,
+                                   "options": {"temperature": 0, **(options or {})}}
+        if fmt:
+            payload["format"] = fmt
+        return (await self._post("/api/chat", payload))["message"]["content"]
 
     async def see(self, model: str, prompt: str, image_b64: str) -> str:
         payload = {"model": model, "stream": False, "options": {"temperature": 0},

@@ -23,7 +23,7 @@ DDL = """CREATE TABLE IF NOT EXISTS documents (
   text TEXT NOT NULL, summary TEXT NOT NULL, entities JSONB NOT NULL DEFAULT '[]',
   created_at TIMESTAMPTZ NOT NULL DEFAULT now())"""
 VISION_PROMPT = "Read this document image and return all the text it contains, exactly as written."
-SUMMARY_PROMPT = "Summarize the document in one or two sentences.\nText: {text}"
+SUMMARY_PROMPT = "Summarize the document in one or two sentences. Keep its numbers and names.\nText: {text}"
 COLUMNS = ("id", "filename", "kind", "pages", "text", "summary", "entities")
 
 

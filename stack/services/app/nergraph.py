@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -12,13 +13,44 @@ from starlette.routing import Route
 from .common import Ollama, ServiceError, env, health_handler, json_errors, read_json, serve
 from .stores import Neo4jHTTP
 
-PROMPT = ('Extract the named entities from the text. Return JSON: {{"entities": [{{"name": "...", '
-          '"type": "..."}}]}}.\nText: {text}')
+TYPES = ["ORGANIZATION", "PERSON", "LOCATION", "DATE", "NUMBER", "PRODUCT"]
+# The answer's shape, enforced by the Ollama (format = this JSON schema: llama.cpp's grammar), not asked for.
+SCHEMA = {"type": "object", "required": ["entities"], "properties": {"entities": {
+    "type": "array", "maxItems": 8, "items": {
+        "type": "object", "required": ["name", "type"],
+        "properties": {"name": {"type": "string", "maxLength": 60}, "type": {"type": "string", "enum": TYPES}}}}}}
+SYSTEM = ("You extract named entities: organisations, people, places, dates, and numbers or codes. Each entity's "
+          "name is copied exactly from the text. Answer with JSON only.")
+EXAMPLES = [("Invoice 1234 was paid by Globex in Paris.",
+             [("1234", "NUMBER"), ("Globex", "ORGANIZATION"), ("Paris", "LOCATION")]),
+            ("RECEIPT 5678 INITECH", [("5678", "NUMBER"), ("INITECH", "ORGANIZATION")])]
+# Copying needs repetition: Ollama's default repeat penalty (1.1) makes a small model change repeated digits.
+OPTIONS = {"repeat_penalty": 1.0}
 MERGE = ("MERGE (d:Document {id: $document_id}) WITH d UNWIND $entities AS ent "
          "MERGE (e:Entity {name: ent.name}) SET e.type = ent.type MERGE (d)-[:MENTIONS]->(e)")
 LIST_ALL = "MATCH (e:Entity) RETURN e.name AS name, e.type AS type ORDER BY name"
 LIST_DOC = ("MATCH (:Document {id: $document_id})-[:MENTIONS]->(e:Entity) "
             "RETURN e.name AS name, e.type AS type ORDER BY name")
+
+
+def messages(text: str) -> list[dict]:
+    """The extraction as a conversation: the instruction, two worked examples, then the text."""
+    out = [{"role": "system", "content": SYSTEM}]
+    for example, ents in EXAMPLES:
+        out += [{"role": "user", "content": f"Text: {example}"},
+                {"role": "assistant", "content": json.dumps({"entities": [{"name": n, "type": t} for n, t in ents]})}]
+    return out + [{"role": "user", "content": f"Text: {text}"}]
+
+
+def words(text: str) -> str:
+    """Text as its words: lower case, punctuation dropped, single spaces, padded with one space."""
+    return " " + " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split()) + " "
+
+
+def grounded(entities: list[dict], text: str) -> list[dict]:
+    """The entities whose name the text states (case, spacing and punctuation aside): no invented ones."""
+    said = words(text)
+    return [e for e in entities if words(e["name"]).strip() and words(e["name"]) in said]
 
 
 def parse_entities(raw: str) -> list[dict]:
@@ -49,7 +81,7 @@ def create_app() -> Starlette:
         if not text:
             raise ServiceError(400, "empty text: send {\"text\": \"...\", \"document_id\": \"...\"}")
         doc_id = str(data.get("document_id") or "adhoc")
-        entities = parse_entities(await llm.generate(model, PROMPT.format(text=text), fmt="json"))
+        entities = grounded(parse_entities(await llm.chat(model, messages(text), fmt=SCHEMA, options=OPTIONS)), text)
         if entities:
             await graph.run((MERGE, {"document_id": doc_id, "entities": entities}))
         return JSONResponse({"document_id": doc_id, "entities": entities, "model": model}, status_code=201)

@@ -150,7 +150,8 @@ def _answer(prompt: str, system: str, fmt: str | dict | None) -> str:
             return json.dumps({"entities": entities(content)})
         answer = best_sentence(content, question) if question else " ".join(sentences(content)[:1])
         if isinstance(fmt, dict) and isinstance(fmt.get("properties"), dict):
-            return json.dumps({k: ([answer] if (v or {}).get("type") == "array" else answer)
+            return json.dumps({k: ((v or {})["enum"][0] if (v or {}).get("enum") else
+                                   [answer] if (v or {}).get("type") == "array" else answer)
                                for k, v in fmt["properties"].items()})
         return json.dumps({"response": answer})
     if question:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import re
 import sys
 import time
 import uuid
@@ -15,13 +17,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from . import BACKEND, VERSION, store
+from . import BACKEND, VERSION, engine, store
 from .catalogue import Model, lookup
+from .engine import Busy, Scheduler, Stats, stream_chat
 from .gin import gin_line
 from .infer import OCRError, embed, generate_text, tokens
 from .names import normalise
 
-LOADED = store.Loaded()
+LOADED = store.Loaded()  # models without weights (vision, embeddings): what /api/ps lists for them
+SCHED = Scheduler()  # models with weights: loaded llama.cpp contexts
 
 
 class APIError(Exception):
@@ -70,28 +74,52 @@ def pulled(name: str, embed_style: bool = False, asked: str | None = None) -> Mo
     return store.model_of(manifest)
 
 
-def details(model: Model) -> dict:
+def weights_facts(label: str) -> tuple[str, str]:
+    """(parameter size, quantization) named in a weights label such as 'SmolLM2-135M-Instruct Q4_1, …'."""
+    size = re.search(r"(\d+(?:\.\d+)?[MB])\b", label)
+    quant = re.search(r"\b(Q\d\w*|F16|F32|BF16)\b", label)
+    return (size.group(1) if size else "unknown"), (quant.group(1) if quant else "unknown")
+
+
+def details(model: Model, manifest: dict | None = None) -> dict:
+    if manifest and manifest.get("weights"):
+        size, quant = weights_facts(manifest["weights"])
+        return {"parent_model": "", "format": "gguf", "family": model.family, "families": [model.family],
+                "parameter_size": size, "quantization_level": quant}
     return {"parent_model": "", "format": "standin", "family": model.family, "families": [model.family],
             "parameter_size": "stand-in", "quantization_level": "stand-in"}
+
+
+def serves(model: Model, manifest: dict) -> str:
+    """What answers for a model name: the weights, tesseract, hashed vectors or the extractive stand-in."""
+    if manifest.get("weights"):
+        return f"{manifest['name']} → {manifest['weights']} (llama.cpp)"
+    return {"vision": f"{manifest['name']} → tesseract OCR (a real OCR engine, no vision model)",
+            "embedding": f"{manifest['name']} → hashed word/trigram vectors (deterministic, no model)",
+            "llm": f"{manifest['name']} → extractive answers (no weights, no model)"}[model.kind]
 
 
 def tag_entry(manifest: dict) -> dict:
     model = store.model_of(manifest)
     return {"name": manifest["name"], "model": manifest["name"], "modified_at": manifest["modified_at"],
-            "size": manifest["size"], "digest": manifest["digest"], "details": details(model)}
+            "size": manifest["size"], "digest": manifest["digest"], "details": details(model, manifest)}
 
 
-def durations(prompt: str, out: str, started: float) -> dict:
-    total = int((time.perf_counter() - started) * 1e9)
-    return {"total_duration": total, "load_duration": 0, "prompt_eval_count": max(1, len(tokens(prompt))),
-            "prompt_eval_duration": total // 2, "eval_count": max(1, len(tokens(out))),
-            "eval_duration": total - total // 2}
+def final_counts(stats: Stats, started: float) -> dict:
+    """Ollama's counts and durations (ns) of a finished answer."""
+    return {"total_duration": int((time.perf_counter() - started) * 1e9), "load_duration": stats.load_duration,
+            "prompt_eval_count": stats.prompt_eval_count, "prompt_eval_duration": stats.prompt_eval_duration,
+            "eval_count": stats.eval_count, "eval_duration": stats.eval_duration}
 
 
-def ndjson(items: Iterator[dict]) -> StreamingResponse:
+def ndjson(items: AsyncIterator[dict]) -> StreamingResponse:
+    """A streamed NDJSON answer; an error part-way ends it with Ollama's {"error": ...} line."""
     async def gen() -> AsyncIterator[bytes]:
-        for item in items:
-            yield (json.dumps(item) + "\n").encode()
+        try:
+            async for item in items:
+                yield (json.dumps(item) + "\n").encode()
+        except Exception as exc:  # noqa: BLE001 - the stream is already 200: the error goes in-band
+            yield (json.dumps({"error": f"{type(exc).__name__}: {exc}"}) + "\n").encode()
     return StreamingResponse(gen(), media_type="application/x-ndjson")
 
 
@@ -115,15 +143,79 @@ def keep_alive(data: dict) -> float:
     raise APIError(400, f"time: invalid duration {value!r}")
 
 
-def run_inference(model: Model, prompt: str, system: str, images: list[str], data: dict) -> str:
-    if images and model.kind != "vision":
-        raise APIError(500, f'"{model.name}" does not support images')  # real: model has no vision
+def extractive(model: Model, prompt: str, system: str, images: list[str], data: dict) -> str:
+    """The answer of a model without weights: tesseract for images, else extractive (infer.py)."""
     options = data.get("options") or {}
     try:
         return generate_text(prompt, system, images, data.get("format") or None,
                              options.get("num_predict") if isinstance(options, dict) else None)
     except OCRError as exc:
         raise APIError(400, f"failed to process inputs: {exc}") from exc
+
+
+async def answer(name: str, manifest: dict, turns: list[dict], system: str, data: dict,
+                 ka: float) -> tuple[AsyncIterator[str], Stats]:
+    """The pieces of a model's answer to a conversation (streamed as produced) and its counts, filled in
+    when the pieces have all been read. A model with weights answers through llama.cpp (queued per
+    OLLAMA_NUM_PARALLEL / OLLAMA_MAX_QUEUE); one without answers with the stand-in's deterministic text."""
+    model = store.model_of(manifest)
+    images = [img for t in turns[-1:] for img in (t.get("images") or [])]
+    if images and model.kind != "vision":
+        raise APIError(500, f'"{model.name}" does not support images')  # real: the model has no vision
+    options = data.get("options") if isinstance(data.get("options"), dict) else {}
+    blob = store.weights_blob(manifest)
+    if blob is not None:
+        messages = ([{"role": "system", "content": system}] if system else []) + \
+                   [{"role": t.get("role", "user"), "content": t.get("content", "")} for t in turns]
+        try:
+            ctx, load_ns = await SCHED.acquire(name, blob)
+        except Busy as exc:
+            raise APIError(503, str(exc)) from exc
+        stats = Stats(load_duration=load_ns)
+
+        async def produced() -> AsyncIterator[str]:
+            try:
+                async for piece in stream_chat(ctx, messages, data.get("format") or None, options, stats):
+                    yield piece
+            finally:
+                await SCHED.release(name, ctx, ka)
+        return produced(), stats
+    prompt, system, _ = flatten_messages([*turns], system)
+    t0 = time.perf_counter()
+    out = await asyncio.to_thread(extractive, model, prompt, system, images, data)  # tesseract: off the loop
+    LOADED.touch(name, ka)
+    spent = int((time.perf_counter() - t0) * 1e9)
+    stats = Stats(prompt_eval_count=max(1, len(tokens(prompt))), prompt_eval_duration=spent // 2,
+                  eval_count=max(1, len(tokens(out))), eval_duration=spent - spent // 2)
+
+    async def fixed() -> AsyncIterator[str]:
+        for piece in chunks(out):
+            yield piece
+    return fixed(), stats
+
+
+async def load_only(name: str, manifest: dict, ka: float) -> None:
+    """An empty prompt: load the model (or, with keep_alive 0, unload it), as Ollama does."""
+    blob = store.weights_blob(manifest)
+    if blob is None:
+        LOADED.touch(name, ka)
+    elif ka == 0:
+        SCHED.unload(name)
+    else:
+        try:
+            ctx, _ = await SCHED.acquire(name, blob)
+        except Busy as exc:
+            raise APIError(503, str(exc)) from exc
+        await SCHED.release(name, ctx, ka)
+
+
+def served(name: str, data: dict, refuse: str, embed_style: bool = False) -> dict:
+    """The manifest of a pulled model that can answer `refuse` (generate/chat), or Ollama's error."""
+    pulled(name, embed_style=embed_style, asked=data.get("model") or data.get("name"))
+    manifest = store.get(name)
+    if store.model_of(manifest).kind == "embedding":
+        raise APIError(400, f'"{name}" does not support {refuse}')
+    return manifest
 
 
 # --- native API -------------------------------------------------------------------------------
@@ -148,15 +240,19 @@ async def show(request: Request) -> Response:
         raise APIError(404, f"model '{name}' not found")
     model = store.model_of(manifest)
     arch = model.family
+    weighted = bool(manifest.get("weights"))
     return JSONResponse({
-        "license": "stand-in: no weights, no license",
-        "modelfile": f"# {BACKEND}\nFROM {model.name}\n",
-        "parameters": "",
+        "license": (f"stand-in weights: {manifest['weights']} (Apache-2.0) answer for {name}" if weighted
+                    else "stand-in: no weights, no license"),
+        "modelfile": f"# {BACKEND}\n# {serves(model, manifest)}\nFROM {model.name}\n",
+        "parameters": f"num_ctx {engine.N_CTX}\nnum_predict {engine.NUM_PREDICT_CAP}" if weighted else "",
         "template": "{{ .Prompt }}",
-        "details": details(model),
-        "model_info": {"general.architecture": arch, "general.basename": "stackgate-standin",
-                       f"{arch}.context_length": model.context_length,
-                       f"{arch}.embedding_length": model.embedding_length},
+        "details": details(model, manifest),
+        "model_info": {"general.architecture": arch,
+                       "general.basename": manifest["weights"].split(",")[0] if weighted else "stackgate-standin",
+                       f"{arch}.context_length": engine.N_CTX if weighted else model.context_length,
+                       f"{arch}.embedding_length": model.embedding_length,
+                       "stackgate.serves": serves(model, manifest)},
         "capabilities": model.capabilities,
         "modified_at": manifest["modified_at"],
     })
@@ -197,7 +293,10 @@ async def pull(request: Request) -> Response:
         yield {"status": "success"}
 
     if stream:
-        return ndjson(progress())
+        async def parts() -> AsyncIterator[dict]:
+            for item in progress():
+                yield item
+        return ndjson(parts())
     last = list(progress())[-1]
     if "error" in last:
         raise APIError(500, last["error"])
@@ -207,33 +306,38 @@ async def pull(request: Request) -> Response:
 async def generate(request: Request) -> Response:
     data = await body(request)
     name = model_name(data)
-    model = pulled(name, asked=data.get("model") or data.get("name"))
-    if model.kind == "embedding":
-        raise APIError(400, f'"{name}" does not support generate')
+    manifest = served(name, data, "generate")
     prompt = data.get("prompt") or ""
     ka = keep_alive(data)
     started = time.perf_counter()
     base = {"model": name}
     if not prompt and not data.get("images"):
-        LOADED.touch(name, ka)
+        await load_only(name, manifest, ka)
         return JSONResponse({**base, "created_at": now_iso(), "response": "", "done": True,
                              "done_reason": "unload" if ka == 0 else "load"})
-    out = run_inference(model, prompt, data.get("system") or "", data.get("images") or [], data)
-    LOADED.touch(name, ka)
-    final = {**base, "created_at": now_iso(), "response": "", "done": True, "done_reason": "stop",
-             "context": [hash(t) % 32000 for t in tokens(prompt + " " + out)][:2048],
-             **durations(prompt, out, started)}
+    turns = [{"role": "user", "content": prompt, "images": data.get("images") or []}]
+    pieces, stats = await answer(name, manifest, turns, data.get("system") or "", data, ka)
+
+    def final(text: str = "") -> dict:
+        return {**base, "created_at": now_iso(), "response": text, "done": True, "done_reason": stats.done_reason,
+                "context": [hash(t) % 32000 for t in tokens(prompt)][:2048], **final_counts(stats, started)}
+
     if data.get("stream", True) is False:
-        return JSONResponse({**final, "response": out})
-    pieces = ({**base, "created_at": now_iso(), "response": p, "done": False} for p in chunks(out))
-    return ndjson(iter([*pieces, final]))
+        return JSONResponse(final("".join([p async for p in pieces])))
+
+    async def parts() -> AsyncIterator[dict]:
+        async for p in pieces:
+            yield {**base, "created_at": now_iso(), "response": p, "done": False}
+        yield final()
+    return ndjson(parts())
 
 
-def flatten_messages(messages: list) -> tuple[str, str, list[str]]:
+def flatten_messages(messages: list, system: str = "") -> tuple[str, str, list[str]]:
     """(prompt, system, images) of a chat: last user turn, earlier turns as context."""
     if not isinstance(messages, list):
         raise APIError(400, "messages must be a list")
-    system = "\n".join(m.get("content", "") for m in messages if isinstance(m, dict) and m.get("role") == "system")
+    system = "\n".join([system] * bool(system) + [m.get("content", "") for m in messages
+                                                   if isinstance(m, dict) and m.get("role") == "system"])
     turns = [m for m in messages if isinstance(m, dict) and m.get("role") != "system"]
     for m in turns:
         if m.get("role") not in ("user", "assistant", "tool"):
@@ -245,29 +349,40 @@ def flatten_messages(messages: list) -> tuple[str, str, list[str]]:
     return prompt, system, images
 
 
+def split_system(messages: list) -> tuple[list[dict], str]:
+    """(the turns, the system prompt) of a chat, roles checked as Ollama does."""
+    flatten_messages(messages)  # validates
+    system = "\n".join(m.get("content", "") for m in messages if m.get("role") == "system")
+    return [m for m in messages if m.get("role") != "system"], system
+
+
 async def chat(request: Request) -> Response:
     data = await body(request)
     name = model_name(data)
-    model = pulled(name, asked=data.get("model") or data.get("name"))
-    if model.kind == "embedding":
-        raise APIError(400, f'"{name}" does not support chat')
-    prompt, system, images = flatten_messages(data.get("messages") or [])
+    manifest = served(name, data, "chat")
     ka = keep_alive(data)
     started = time.perf_counter()
     if not data.get("messages"):
-        LOADED.touch(name, ka)
+        await load_only(name, manifest, ka)
         return JSONResponse({"model": name, "created_at": now_iso(),
                              "message": {"role": "assistant", "content": ""}, "done": True,
                              "done_reason": "unload" if ka == 0 else "load"})
-    out = run_inference(model, prompt, system, images, data)
-    LOADED.touch(name, ka)
-    final = {"model": name, "created_at": now_iso(), "message": {"role": "assistant", "content": ""},
-             "done": True, "done_reason": "stop", **durations(prompt, out, started)}
+    turns, system = split_system(data.get("messages") or [])
+    pieces, stats = await answer(name, manifest, turns, system, data, ka)
+
+    def final(text: str = "") -> dict:
+        return {"model": name, "created_at": now_iso(), "message": {"role": "assistant", "content": text},
+                "done": True, "done_reason": stats.done_reason, **final_counts(stats, started)}
+
     if data.get("stream", True) is False:
-        return JSONResponse({**final, "message": {"role": "assistant", "content": out}})
-    pieces = ({"model": name, "created_at": now_iso(), "message": {"role": "assistant", "content": p},
-               "done": False} for p in chunks(out))
-    return ndjson(iter([*pieces, final]))
+        return JSONResponse(final("".join([p async for p in pieces])))
+
+    async def parts() -> AsyncIterator[dict]:
+        async for p in pieces:
+            yield {"model": name, "created_at": now_iso(), "message": {"role": "assistant", "content": p},
+                   "done": False}
+        yield final()
+    return ndjson(parts())
 
 
 def embed_inputs(value: object) -> list[str]:
@@ -303,15 +418,18 @@ async def embeddings_legacy(request: Request) -> Response:
 
 async def ps(request: Request) -> Response:
     out = []
-    for name, until in LOADED.current().items():
+    loaded = {**LOADED.current(), **{n: r.expires_at for n, r in SCHED.loaded().items()}}
+    for name, until in loaded.items():
         manifest = store.get(name)
         if manifest is None:
             continue
         model = store.model_of(manifest)
+        until = min(until, time.time() + 100 * 365 * 86400)  # a negative keep_alive: "forever"
         out.append({"name": name, "model": name, "size": manifest["size"], "digest": manifest["digest"],
-                    "details": details(model),
+                    "details": details(model, manifest),
                     "expires_at": datetime.fromtimestamp(until, UTC).isoformat(),
-                    "size_vram": 0, "context_length": model.context_length})
+                    "size_vram": 0,
+                    "context_length": engine.N_CTX if manifest.get("weights") else model.context_length})
     return JSONResponse({"models": out})
 
 
@@ -321,6 +439,7 @@ async def delete(request: Request) -> Response:
     if not store.delete(name):
         raise APIError(404, f"model '{name}' not found")
     LOADED.touch(name, 0)
+    SCHED.unload(name)
     return Response(status_code=200)
 
 
@@ -344,27 +463,86 @@ def oa_error(status: int, message: str) -> JSONResponse:
                         status_code=status)
 
 
-def oa_usage(prompt: str, out: str) -> dict:
-    p, c = max(1, len(tokens(prompt))), max(1, len(tokens(out)))
+def oa_usage(stats: Stats) -> dict:
+    p, c = stats.prompt_eval_count, stats.eval_count
     return {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
 
 
-def sse(events: Iterator[dict]) -> StreamingResponse:
+def sse(events: AsyncIterator[dict]) -> StreamingResponse:
+    """Server-sent events ending in `data: [DONE]`, as Ollama's OpenAI endpoints send them."""
     async def gen() -> AsyncIterator[bytes]:
-        for event in events:
-            yield f"data: {json.dumps(event)}\n\n".encode()
+        try:
+            async for event in events:
+                yield f"data: {json.dumps(event)}\n\n".encode()
+        except Exception as exc:  # noqa: BLE001 - in-band, as the stream has begun
+            yield f"data: {json.dumps({'error': {'message': str(exc), 'type': 'api_error'}})}\n\n".encode()
         yield b"data: [DONE]\n\n"
     return StreamingResponse(gen(), media_type="text/event-stream")
 
 
-async def oa_chat(request: Request) -> Response:
+def oa_options(data: dict) -> dict:
+    """Ollama's options for an OpenAI request's sampling fields."""
+    out = {"temperature": data.get("temperature", 1.0), "top_p": data.get("top_p", 1.0)}
+    if data.get("max_tokens") is not None or data.get("max_completion_tokens") is not None:
+        out["num_predict"] = data.get("max_completion_tokens") or data.get("max_tokens")
+    if data.get("seed") is not None:
+        out["seed"] = data["seed"]
+    if data.get("stop"):
+        out["stop"] = [data["stop"]] if isinstance(data["stop"], str) else data["stop"]
+    return out
+
+
+def oa_format(data: dict) -> str | dict | None:
+    rf = data.get("response_format") or {}
+    if rf.get("type") == "json_object":
+        return "json"
+    if rf.get("type") == "json_schema":
+        return (rf.get("json_schema") or {}).get("schema") or "json"
+    return None
+
+
+async def oa_answer(request: Request, turns_of: Callable[[dict], tuple[list[dict], str]], kind: str) -> Response:
+    """An OpenAI chat or text completion (kind "chat.completion" / "text_completion"), streamed or whole."""
     data = await body(request)
     name = model_name(data)
-    model = pulled(name, embed_style=True, asked=data.get("model") or data.get("name"))
-    if model.kind == "embedding":
-        raise APIError(400, f'"{name}" does not support chat')
+    manifest = served(name, data, "chat" if kind == "chat.completion" else "generate", embed_style=True)
+    turns, system = turns_of(data)
+    pieces, stats = await answer(name, manifest, turns, system,
+                                 {"format": oa_format(data), "options": oa_options(data)}, 300.0)
+    prefix = "chatcmpl" if kind == "chat.completion" else "cmpl"
+    common = {"id": f"{prefix}-{uuid.uuid4().hex[:12]}", "created": int(time.time()), "model": name,
+              "system_fingerprint": "fp_ollama"}
+
+    def choice(text: str, finish: str | None, delta: bool) -> dict:
+        if kind == "text_completion":
+            return {"text": text, "index": 0, "finish_reason": finish}
+        if delta:
+            return {"index": 0, "delta": {"role": "assistant", "content": text}, "finish_reason": finish}
+        return {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}
+
+    finish = lambda: "length" if stats.done_reason == "length" else "stop"  # noqa: E731
+    if data.get("stream"):
+        obj = "chat.completion.chunk" if kind == "chat.completion" else "text_completion"
+        want_usage = bool((data.get("stream_options") or {}).get("include_usage"))
+
+        async def events() -> AsyncIterator[dict]:
+            async for p in pieces:
+                yield {**common, "object": obj, "choices": [choice(p, None, True)]}
+            yield {**common, "object": obj, "choices": [choice("", finish(), True)]}
+            if want_usage:
+                yield {**common, "object": obj, "choices": [], "usage": oa_usage(stats)}
+        return sse(events())
+    text = "".join([p async for p in pieces])
+    return JSONResponse({**common, "object": kind, "choices": [choice(text, finish(), False)],
+                         "usage": oa_usage(stats)})
+
+
+def oa_turns(data: dict) -> tuple[list[dict], str]:
+    """The turns and system prompt of an OpenAI chat request (content parts: text and data-URL images)."""
     messages = []
     for m in data.get("messages") or []:
+        if not isinstance(m, dict):
+            raise APIError(400, "invalid message")
         content = m.get("content")
         images: list[str] = []
         if isinstance(content, list):  # OpenAI content parts
@@ -373,44 +551,24 @@ async def oa_chat(request: Request) -> Response:
                       if p.get("type") == "image_url" and isinstance(p.get("image_url"), dict)]
             content = "\n".join(texts)
         messages.append({"role": m.get("role"), "content": content or "", "images": images})
-    prompt, system, images = flatten_messages(messages)
-    fmt = "json" if (data.get("response_format") or {}).get("type") == "json_object" else None
-    out = run_inference(model, prompt, system, images, {"format": fmt, "options": {}})
-    LOADED.touch(name)
-    cid, created = f"chatcmpl-{uuid.uuid4().int % 1000}", int(time.time())
-    common = {"id": cid, "created": created, "model": name, "system_fingerprint": "fp_ollama"}
-    if data.get("stream"):
-        events = [{**common, "object": "chat.completion.chunk",
-                   "choices": [{"index": 0, "delta": {"role": "assistant", "content": p}, "finish_reason": None}]}
-                  for p in chunks(out)]
-        events.append({**common, "object": "chat.completion.chunk",
-                       "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
-                                    "finish_reason": "stop"}]})
-        return sse(iter(events))
-    return JSONResponse({**common, "object": "chat.completion",
-                         "choices": [{"index": 0, "message": {"role": "assistant", "content": out},
-                                      "finish_reason": "stop"}], "usage": oa_usage(prompt, out)})
+    if not messages:
+        raise APIError(400, "[] is too short - 'messages'")
+    return split_system(messages)
+
+
+def oa_prompt(data: dict) -> tuple[list[dict], str]:
+    prompt = data.get("prompt")
+    if not isinstance(prompt, str):
+        raise APIError(400, "prompt must be a string")
+    return [{"role": "user", "content": prompt}], ""
+
+
+async def oa_chat(request: Request) -> Response:
+    return await oa_answer(request, oa_turns, "chat.completion")
 
 
 async def oa_completions(request: Request) -> Response:
-    data = await body(request)
-    name = model_name(data)
-    model = pulled(name, embed_style=True, asked=data.get("model") or data.get("name"))
-    if model.kind == "embedding":
-        raise APIError(400, f'"{name}" does not support generate')
-    prompt = data.get("prompt") or ""
-    out = run_inference(model, prompt, "", [], {"options": {}})
-    common = {"id": f"cmpl-{uuid.uuid4().int % 1000}", "created": int(time.time()), "model": name,
-              "system_fingerprint": "fp_ollama"}
-    if data.get("stream"):
-        events = [{**common, "object": "text_completion",
-                   "choices": [{"text": p, "index": 0, "finish_reason": None}]} for p in chunks(out)]
-        events.append({**common, "object": "text_completion",
-                       "choices": [{"text": "", "index": 0, "finish_reason": "stop"}]})
-        return sse(iter(events))
-    return JSONResponse({**common, "object": "text_completion",
-                         "choices": [{"text": out, "index": 0, "finish_reason": "stop"}],
-                         "usage": oa_usage(prompt, out)})
+    return await oa_answer(request, oa_prompt, "text_completion")
 
 
 async def oa_embeddings(request: Request) -> Response:

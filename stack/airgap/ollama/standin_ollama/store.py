@@ -1,6 +1,8 @@
 """The model volume: pulled models live under OLLAMA_MODELS as manifests + blobs, like Ollama's.
 
-A model is present only if it was pulled into this volume; nothing is listed from the catalogue.
+A model is present only if it was pulled into this volume; nothing is listed from the catalogue. An LLM model
+pulled while the image carries weights gets them as its model layer: the GGUF copied from the image's local
+copy into blobs/sha256-<digest> (never from a network), and the engine loads it from there.
 """
 
 from __future__ import annotations
@@ -8,13 +10,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import time
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
 from .catalogue import Model, lookup
+from .engine import Weights, local_weights
 from .names import normalise, split
+
+MODEL_LAYER = "application/vnd.ollama.image.model"
+REGISTRY_HOST = "registry.ollama.ai"  # where Ollama keeps the manifests of library models
 
 
 def models_dir() -> Path:
@@ -24,12 +31,38 @@ def models_dir() -> Path:
 
 def _manifest_path(name: str, root: Path) -> Path:
     base, tag = split(name)
-    return root / "manifests" / "standin" / "library" / base / tag
+    return root / "manifests" / REGISTRY_HOST / "library" / base / tag
 
 
 def blob_for(model: Model) -> bytes:
     """The stand-in's blob of a model: a description, no weights."""
     return json.dumps({"standin": True, "weights": None, **asdict(model)}, sort_keys=True).encode()
+
+
+_DIGESTS: dict[tuple[str, float], str] = {}
+
+
+def file_digest(path: Path) -> str:
+    """sha256 hex of a file (remembered per path and mtime: the weights are hashed once per process)."""
+    key = (str(path), path.stat().st_mtime)
+    if key not in _DIGESTS:
+        h = hashlib.sha256()
+        with path.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        _DIGESTS[key] = h.hexdigest()
+    return _DIGESTS[key]
+
+
+def store_weights(weights: Weights, root: Path) -> tuple[str, int]:
+    """Copy the image's GGUF into the volume as a blob (once per digest); its (digest, size)."""
+    digest = file_digest(weights.path)
+    blob = root / "blobs" / f"sha256-{digest}"
+    if not blob.is_file() or blob.stat().st_size != weights.path.stat().st_size:
+        tmp = blob.with_suffix(".partial")
+        shutil.copyfile(weights.path, tmp)
+        tmp.replace(blob)
+    return digest, blob.stat().st_size
 
 
 def pull(name: str, root: Path | None = None, alias: str | None = None) -> dict:
@@ -38,13 +71,21 @@ def pull(name: str, root: Path | None = None, alias: str | None = None) -> dict:
     model = lookup(name)
     if model is None:
         raise KeyError(name)
-    blob = blob_for(model)
-    digest = hashlib.sha256(blob).hexdigest()
     (root / "blobs").mkdir(parents=True, exist_ok=True)
-    (root / "blobs" / f"sha256-{digest}").write_bytes(blob)
     target = normalise(alias or model.name)
-    manifest = {"name": target, "model": model.name, "digest": digest, "size": len(blob),
-                "modified_at": datetime.now(UTC).isoformat()}
+    weights = local_weights() if model.kind == "llm" else None
+    if weights is not None:
+        layer, size = store_weights(weights, root)
+        digest = hashlib.sha256(f"{target}\n{layer}".encode()).hexdigest()
+        extra = {"layers": [{"mediaType": MODEL_LAYER, "digest": f"sha256:{layer}", "size": size}],
+                 "weights": weights.label}
+    else:
+        blob = blob_for(model)
+        digest = hashlib.sha256(blob).hexdigest()
+        (root / "blobs" / f"sha256-{digest}").write_bytes(blob)
+        size, extra = len(blob), {}
+    manifest = {"name": target, "model": model.name, "digest": digest, "size": size,
+                "modified_at": datetime.now(UTC).isoformat(), **extra}
     path = _manifest_path(target, root)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -66,7 +107,7 @@ def get(name: str, root: Path | None = None) -> dict | None:
 
 def listing(root: Path | None = None) -> list[dict]:
     """Manifests of every pulled model, newest first."""
-    base = (root or models_dir()) / "manifests" / "standin" / "library"
+    base = (root or models_dir()) / "manifests" / REGISTRY_HOST / "library"
     found = [json.loads(p.read_text()) for p in base.glob("*/*") if p.is_file() and p.suffix != ".tmp"]
     return sorted(found, key=lambda m: m["modified_at"], reverse=True)
 
@@ -81,6 +122,15 @@ def delete(name: str, root: Path | None = None) -> bool:
         return False
     path.unlink()
     return True
+
+
+def weights_blob(manifest: dict, root: Path | None = None) -> Path | None:
+    """The GGUF blob of a pulled model, or None when it was pulled without weights."""
+    for layer in manifest.get("layers") or []:
+        if layer.get("mediaType") == MODEL_LAYER:
+            blob = (root or models_dir()) / "blobs" / layer["digest"].replace(":", "-")
+            return blob if blob.is_file() else None
+    return None
 
 
 def model_of(manifest: dict) -> Model:

@@ -1,0 +1,258 @@
+"""Real inference for the LLM models: llama.cpp (llama-cpp-python) over real GGUF weights, with Ollama's scheduling.
+
+The weights are stand-in weights (a small model answers for every LLM name of the catalogue): the engine is
+real (it phrases, errs, takes time and competes for CPU), the names are not. Vision stays tesseract and
+embeddings stay hashed (see infer.py).
+
+Scheduling as Ollama's: a model loads on first use (load_duration is real), stays loaded for keep_alive
+(0 unloads after the request, a negative value keeps it), OLLAMA_NUM_PARALLEL requests run at once per model
+(one llama.cpp context per slot), and past OLLAMA_MAX_QUEUE waiting requests a request gets Ollama's 503.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+WEIGHTS_ENV = "OLLAMA_STANDIN_WEIGHTS"  # the GGUF this image carries (the local copy a pull stores as a blob)
+WEIGHTS_NAME_ENV = "OLLAMA_STANDIN_WEIGHTS_NAME"  # e.g. "SmolLM2-135M-Instruct Q4_1"
+GRAMMAR_ENV = "OLLAMA_STANDIN_GRAMMAR"  # "off": formats are ignored (a fault: free JSON)
+BUSY = "server busy, please try again.  maximum pending requests exceeded"  # Ollama's ErrMaxQueue
+N_CTX = int(os.environ.get("OLLAMA_CONTEXT_LENGTH", "2048"))
+NUM_PREDICT_CAP = int(os.environ.get("OLLAMA_STANDIN_NUM_PREDICT", "256"))  # when a request sets none
+
+
+class Busy(Exception):
+    """More requests wait than OLLAMA_MAX_QUEUE allows."""
+
+
+@dataclass(frozen=True)
+class Weights:
+    """The GGUF a pull stores and the engine loads, and the name the reports give it."""
+
+    path: Path
+    name: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}, stand-in weights"
+
+
+def local_weights() -> Weights | None:
+    """The weights this image carries ($OLLAMA_STANDIN_WEIGHTS), or None when it carries none."""
+    raw = os.environ.get(WEIGHTS_ENV, "")
+    if not raw or not Path(raw).is_file():
+        return None
+    name = os.environ.get(WEIGHTS_NAME_ENV) or Path(raw).stem
+    return Weights(Path(raw), name)
+
+
+def grammar_on() -> bool:
+    """False when OLLAMA_STANDIN_GRAMMAR=off: format requests are not constrained (a fault to be caught)."""
+    return os.environ.get(GRAMMAR_ENV, "on") != "off"
+
+
+def threads() -> int:
+    """CPU threads per llama.cpp context: the CPUs this process may run on (cpuset), or OLLAMA_NUM_THREAD."""
+    if os.environ.get("OLLAMA_NUM_THREAD"):
+        return max(1, int(os.environ["OLLAMA_NUM_THREAD"]))
+    return max(1, len(os.sched_getaffinity(0)))
+
+
+def response_format(fmt: str | dict | None) -> dict | None:
+    """llama-cpp-python's response_format for Ollama's `format` ("json" or a JSON schema), grammar-constrained."""
+    if fmt is None or fmt == "" or not grammar_on():
+        return None
+    if fmt == "json":
+        return {"type": "json_object"}
+    if isinstance(fmt, dict):
+        return {"type": "json_object", "schema": fmt}
+    return None
+
+
+def sampling(options: dict) -> dict:
+    """llama-cpp-python's sampling arguments for Ollama's options (Ollama's defaults where unset)."""
+    num_predict = options.get("num_predict")
+    out = {"temperature": float(options.get("temperature", 0.8)), "top_p": float(options.get("top_p", 0.9)),
+           "top_k": int(options.get("top_k", 40)), "repeat_penalty": float(options.get("repeat_penalty", 1.1)),
+           "max_tokens": NUM_PREDICT_CAP if num_predict in (None, -1, -2) else max(0, int(num_predict))}
+    if options.get("seed") is not None:
+        out["seed"] = int(options["seed"])
+    if options.get("stop"):
+        out["stop"] = list(options["stop"])
+    return out
+
+
+@dataclass
+class Stats:
+    """What one generation measured, in Ollama's terms (nanoseconds)."""
+
+    prompt_eval_count: int = 0
+    prompt_eval_duration: int = 0
+    eval_count: int = 0
+    eval_duration: int = 0
+    load_duration: int = 0
+    done_reason: str = "stop"
+
+
+@dataclass
+class Runner:
+    """One loaded model: a llama.cpp context per parallel slot, and when it expires."""
+
+    name: str
+    contexts: list = field(default_factory=list)
+    free: list = field(default_factory=list)
+    expires_at: float = 0.0  # epoch seconds; inf = never
+    size: int = 0
+    busy: int = 0
+
+
+class Scheduler:
+    """Loads, shares, queues and unloads llama.cpp contexts per model name, as Ollama's scheduler does."""
+
+    def __init__(self, loader: Callable[[Path], object] | None = None) -> None:
+        self.num_parallel = max(1, int(os.environ.get("OLLAMA_NUM_PARALLEL", "1")))
+        self.max_queue = max(0, int(os.environ.get("OLLAMA_MAX_QUEUE", "512")))
+        self.loader = loader or load_llama
+        self.runners: dict[str, Runner] = {}
+        self.waiting = 0
+        self.cond: asyncio.Condition | None = None
+
+    def _condition(self) -> asyncio.Condition:
+        if self.cond is None:
+            self.cond = asyncio.Condition()
+        return self.cond
+
+    async def acquire(self, name: str, blob: Path) -> tuple[object, int]:
+        """A free context of name (loading the model first if needed) and the load time it cost (ns)."""
+        cond = self._condition()
+        if self.waiting >= self.max_queue:
+            raise Busy(BUSY)
+        self.waiting += 1
+        try:
+            async with cond:
+                runner = self.runners.get(name)
+                load_ns = 0
+                if runner is None:
+                    t0 = time.perf_counter()
+                    contexts = await asyncio.to_thread(lambda: [self.loader(blob) for _ in range(self.num_parallel)])
+                    load_ns = int((time.perf_counter() - t0) * 1e9)
+                    runner = Runner(name, contexts, list(contexts), float("inf"), blob.stat().st_size)
+                    self.runners[name] = runner
+                await cond.wait_for(lambda: bool(runner.free))
+                ctx = runner.free.pop()
+                runner.busy += 1
+                runner.expires_at = float("inf")
+                return ctx, load_ns
+        finally:
+            self.waiting -= 1
+
+    async def release(self, name: str, ctx: object, keep_alive: float) -> None:
+        """Give ctx back; the model stays loaded keep_alive seconds after its last request (0: unload now)."""
+        cond = self._condition()
+        async with cond:
+            runner = self.runners.get(name)
+            if runner is None:
+                return
+            runner.free.append(ctx)
+            runner.busy -= 1
+            if runner.busy == 0:
+                runner.expires_at = float("inf") if keep_alive < 0 else time.time() + keep_alive
+            cond.notify_all()
+        self.expire()
+
+    def touch(self, name: str, keep_alive: float) -> None:
+        """A request that only sets keep_alive (empty prompt): 0 unloads an idle model now."""
+        runner = self.runners.get(name)
+        if runner is not None and runner.busy == 0:
+            runner.expires_at = float("inf") if keep_alive < 0 else time.time() + keep_alive
+        self.expire()
+
+    def expire(self) -> None:
+        """Unload every idle model whose keep_alive has run out."""
+        now = time.time()
+        for name, runner in list(self.runners.items()):
+            if runner.busy == 0 and runner.expires_at <= now:
+                del self.runners[name]
+                for ctx in runner.contexts:
+                    close = getattr(ctx, "close", None)
+                    if close:
+                        close()
+
+    def loaded(self) -> dict[str, Runner]:
+        """name -> runner of the models in memory now (for /api/ps)."""
+        self.expire()
+        return dict(self.runners)
+
+    def unload(self, name: str) -> None:
+        """Drop name now if it is idle (a delete)."""
+        runner = self.runners.get(name)
+        if runner is not None and runner.busy == 0:
+            runner.expires_at = 0
+        self.expire()
+
+
+def load_llama(blob: Path) -> object:
+    """A llama.cpp context over the GGUF blob (imported here: the vision-only paths never need it)."""
+    from llama_cpp import Llama
+
+    return Llama(model_path=str(blob), n_ctx=N_CTX, n_threads=threads(), n_threads_batch=threads(),
+                 verbose=False, seed=0)
+
+
+async def stream_chat(ctx: object, messages: list[dict], fmt: str | dict | None, options: dict,
+                      stats: Stats) -> AsyncIterator[str]:
+    """Token pieces of a chat completion as llama.cpp produces them; stats filled in when it ends."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue = asyncio.Queue()
+    stop = threading.Event()
+    end = object()
+
+    def work() -> None:
+        t0 = time.perf_counter()
+        first: float | None = None
+        pieces = 0
+        try:
+            kwargs = {"messages": messages, "stream": True, **sampling(options)}
+            rf = response_format(fmt)
+            if rf is not None:
+                kwargs["response_format"] = rf
+            for chunk in ctx.create_chat_completion(**kwargs):
+                choice = chunk["choices"][0]
+                piece = choice.get("delta", {}).get("content")
+                if piece:
+                    if first is None:
+                        first = time.perf_counter()
+                    pieces += 1
+                    loop.call_soon_threadsafe(queue.put_nowait, piece)
+                if choice.get("finish_reason"):
+                    stats.done_reason = "length" if choice["finish_reason"] == "length" else "stop"
+                if stop.is_set():
+                    break
+            t1 = time.perf_counter()
+            first = first or t1
+            stats.eval_count = pieces
+            stats.prompt_eval_count = max(1, int(getattr(ctx, "n_tokens", 0)) - pieces)
+            stats.prompt_eval_duration = int((first - t0) * 1e9)
+            stats.eval_duration = int((t1 - first) * 1e9)
+            loop.call_soon_threadsafe(queue.put_nowait, end)
+        except Exception as exc:  # noqa: BLE001 - handed to the request
+            loop.call_soon_threadsafe(queue.put_nowait, exc)
+
+    worker = asyncio.get_running_loop().run_in_executor(None, work)
+    try:
+        while True:
+            item = await queue.get()
+            if item is end:
+                break
+            if isinstance(item, Exception):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        await worker

@@ -1,0 +1,38 @@
+"""Isolation (release gate): the LLM answers as fast under a burst of vision work as on an idle stack, within the
+manifest's bound. It is why the stack has two Ollamas: LLM and vision work must not compete for CPU (or GPU)."""
+
+import httpx
+import pytest
+
+from stackgate.isolation import measure
+from stackgate.metrics import finding
+from stackgate.plugin import STACK_KEY
+
+pytestmark = [pytest.mark.resilience, pytest.mark.metric("isolation"), pytest.mark.slow]
+
+
+def test_llm_latency_under_a_vision_burst_stays_within_its_bound(owned_stack, manifest, run_facts, pytestconfig):
+    """The timed LLM request's p95 while the vision burst runs is at most ratio × its idle p95 + slack, no timed
+    request fails, and the burst itself was served (so the load was real)."""
+    iso = manifest.isolation
+    if iso is None:
+        pytest.skip("the manifest declares no isolation measurement")
+    timed = iso.timed[-1].service
+    values = {"number": str(int(run_facts["number"]) + 700), "vendor": run_facts["vendor"] + "ISO"}
+    idle, loaded, load = measure(lambda: httpx.Client(timeout=httpx.Timeout(120, connect=5)), manifest, iso, values)
+    bound = iso.bound_s(idle.p95)
+    pytestconfig.stash[STACK_KEY].setdefault("isolation", []).append({
+        "layout": "separated", "service": timed, "idle": idle.summary(), "loaded": loaded.summary(),
+        "bound_s": round(bound, 3), "rule": iso.describe_bound(),
+        "burst": {"sent": load.sent, "ok": load.ok, "failures": load.failures[:5]}})
+    assert not idle.failures and not loaded.failures, finding(
+        "isolation", timed, "every timed request answered as declared",
+        f"idle failures {idle.failures[:2]}, loaded failures {loaded.failures[:2]}")
+    burst = ", ".join(sorted({r.service for r in iso.load}))
+    assert load.ok >= len(iso.load), finding(
+        "isolation", burst, f"the vision burst served (at least {len(iso.load)} requests)",
+        f"{load.ok} of {load.sent} served; failures {load.failures[:3]}")
+    assert loaded.p95 <= bound, finding(
+        "isolation", timed, f"LLM p95 under the vision burst ≤ {bound:.2f} s ({iso.describe_bound()}, idle p95 "
+        f"{idle.p95:.2f} s)", f"p95 {loaded.p95:.2f} s (p50 {loaded.p50:.2f} s; idle p50 {idle.p50:.2f} s) while "
+        f"{load.sent} burst requests ran")
