@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PYTEST := $(BIN)/python -m pytest
 REPORT_OPTS = --self-contained-html
 
-.PHONY: setup smoke release test unit bench clean venv
+.PHONY: setup smoke release test unit bench bench-isolation clean venv
 
 venv: $(VENV)/.installed
 
@@ -43,6 +43,11 @@ unit: venv
 ## bench: bare compose cycle vs. full smoke vs. reuse-mode smoke; writes reports/bench.json
 bench: setup
 	$(BIN)/python -m stackgate.bench
+
+## bench-isolation: LLM latency idle and under a vision burst, separated layout beside the simple one:
+## reports/bench-isolation.json + .html
+bench-isolation: setup
+	$(BIN)/python -m stackgate.bench_isolation
 
 ## clean: remove every container, network and volume stackgate created (images are kept)
 clean:

@@ -152,7 +152,20 @@ def ollama_backends(manifest: manifest_mod.Manifest) -> dict[str, str]:
             out[name] = f"unknown ({type(exc).__name__})"
             continue
         out[name] = f"STAND-IN (not Ollama), version {version}" if "standin" in version else f"Ollama {version}"
+        serves = [what for what in (_serves(manifest, name, m) for m in manifest.ollamas[name].models) if what]
+        if serves:
+            out[name] += "; " + "; ".join(serves)
     return out
+
+
+def _serves(manifest: manifest_mod.Manifest, ollama: str, model: str) -> str:
+    """What answers for a model name, as a stand-in's /api/show says ('llama3.2:latest → SmolLM2-135M-Instruct
+    Q4_1, stand-in weights (llama.cpp)'); empty for a real Ollama, which names its own weights."""
+    try:
+        info = httpx.post(manifest.url(ollama) + "/api/show", json={"model": model}, timeout=5).json()
+    except (httpx.HTTPError, ValueError):
+        return ""
+    return str((info.get("model_info") or {}).get("stackgate.serves", ""))
 
 
 def profiles_for(config: pytest.Config) -> list[str]:
@@ -599,6 +612,24 @@ def _recoveries_html(config: pytest.Config) -> str:
     return _table("Recovery times", ["Disruption", "Service", "Seconds until its dependents worked", "Detail"], rows)
 
 
+def _isolation_html(config: pytest.Config) -> str:
+    runs = config.stash[STACK_KEY].get("isolation") or []
+    if not runs:
+        return ""
+    from .report import latency_bars_svg
+
+    rows = [[r["layout"], r["service"], f"{r['idle']['p50_s']:.2f}", f"{r['idle']['p95_s']:.2f}",
+             f"{r['loaded']['p50_s']:.2f}", f"{r['loaded']['p95_s']:.2f}", f"{r['bound_s']:.2f}",
+             f"{r['burst']['ok']} of {r['burst']['sent']}"] for r in runs]
+    groups = [(r["layout"], {"idle p50": r["idle"]["p50_s"], "idle p95": r["idle"]["p95_s"],
+                             "loaded p50": r["loaded"]["p50_s"], "loaded p95": r["loaded"]["p95_s"]}) for r in runs]
+    chart = latency_bars_svg(groups, "LLM latency, idle and under the vision burst (s)",
+                             {r["layout"]: r["bound_s"] for r in runs})
+    return _table("Isolation: LLM latency under a vision burst",
+                  ["Layout", "Timed service", "Idle p50 s", "Idle p95 s", "Loaded p50 s", "Loaded p95 s", "Bound s",
+                   "Burst requests served"], rows, runs[0]["rule"]) + chart
+
+
 def _security_html(config: pytest.Config) -> str:
     found = config.stash[STACK_KEY].get("security_findings") or {}
     rows = [[rule, sev, str(len(where)), ", ".join(sorted(where))[:300], why]
@@ -629,6 +660,7 @@ def pytest_html_results_summary(prefix: list, summary: list, postfix: list, sess
     prefix.append(_timeline_html(config))
     prefix.append(_log_windows_html(config))
     prefix.append(_recoveries_html(config))
+    prefix.append(_isolation_html(config))
     prefix.append(_security_html(config))
 
 

@@ -278,3 +278,35 @@ def timeline_svg(rows: list[tuple[str, float | None, float | None]], title: str,
     return (f"<svg xmlns='{SVG_NS}' width='{width}' height='{height}' viewBox='0 0 {width} {height}' role='img' "
             f"aria-label='{label}' font-family=\"{font}\" style='max-width:100%;height:auto;display:block;margin:8px 0 16px'>"
             f"<title>{label}</title><rect width='{width}' height='{height}' fill='#ffffff'/>{''.join(out)}</svg>")
+
+
+def latency_bars_svg(groups: list[tuple[str, dict[str, float]]], title: str, bound: dict[str, float] | None = None) -> str:
+    """An inline SVG grouped bar chart of latencies (s): per group (a layout), bars for idle / loaded p50 / p95,
+    and the group's bound on the loaded p95 as a red tick when given."""
+    keys = ["idle p50", "idle p95", "loaded p50", "loaded p95"]
+    colours = {"idle p50": "#9ecae1", "idle p95": "#3182bd", "loaded p50": "#fdae6b", "loaded p95": "#e6550d"}
+    width, bar_h, gap, pad, font = 760, 14, 10, 12, _FONT.replace("'", "")
+    name_w, x0 = 170, 12 + 170
+    x1 = width - 80
+    values = [v for _, g in groups for v in g.values() if v == v] + list((bound or {}).values())
+    top = max(values, default=1.0) or 1.0
+    scale = (x1 - x0) / top
+    y, parts = 34, []
+    for name, data in groups:
+        parts.append(f"<text x='{pad}' y='{y + 2 * bar_h}' font-size='13' font-family='{font}'>{html.escape(name)}</text>")
+        for key in keys:
+            v = data.get(key)
+            if v is not None and v == v:
+                parts.append(f"<rect x='{x0}' y='{y}' width='{max(v * scale, 1):.1f}' height='{bar_h - 2}' "
+                             f"fill='{colours[key]}'><title>{html.escape(name)} {key}: {v:.2f} s</title></rect>")
+                parts.append(f"<text x='{x0 + v * scale + 4:.1f}' y='{y + bar_h - 4}' font-size='11' "
+                             f"font-family='{font}'>{key} {v:.2f} s</text>")
+            y += bar_h
+        if bound and name in bound:
+            bx = x0 + bound[name] * scale
+            parts.append(f"<line x1='{bx:.1f}' x2='{bx:.1f}' y1='{y - 4 * bar_h}' y2='{y}' stroke='#c00' stroke-width='2'>"
+                         f"<title>bound on loaded p95: {bound[name]:.2f} s</title></line>")
+        y += gap
+    head = f"<text x='{pad}' y='18' font-size='14' font-weight='bold' font-family='{font}'>{html.escape(title)}</text>"
+    return (f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{y + 10}' role='img' "
+            f"aria-label='{html.escape(title)}'>{head}{''.join(parts)}</svg>")

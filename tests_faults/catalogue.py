@@ -205,6 +205,24 @@ CATALOGUE: tuple[Fault, ...] = (
           may_fail=(r"test_services_recover_when_a_data_store_restarts", r"test_services_answer_a_json_5xx_while_their_"
                     r"ollama_is_paused", r"test_an_ollama_restarted_without_its_registry_serves_its_models\[ollama-vision\]"),
           group="S", suite="resilience"),
+    # dynamic, group A: the LLM's answers are real (llama.cpp, stand-in weights); these break what it is given
+    Fault("rag-wrong-document", "rag-service hands the LLM the fourth-best chunk instead of the best one (its code "
+          "edited and mounted over the image's)",
+          (replace_in("services/app/rag.py", '"k": int(data.get("k", top_k))', '"k": 4'),
+           replace_in("services/app/rag.py", 'hits = resp.json()["results"]', 'hits = resp.json()["results"][-1:]'),
+           set_key("rag-service", "volumes", ["./services/app/rag.py:/opt/services/app/rag.py:ro"])),
+          (r"test_roundtrip_step\[rag-answer\]",), "llm-queries", "rag-service",
+          may_fail=(r"test_roundtrip_step\[document-(png|pdf)-answer\]",), group="A"),
+    Fault("llm-without-grammar", "the LLM Ollama ignores `format` (no grammar): JSON is asked for, not enforced",
+          (set_env("ollama", "OLLAMA_STANDIN_GRAMMAR", "off"),),
+          (r"test_a_json_schema_format_constrains_the_answer\[ollama\]",), "ollama-api", "ollama",
+          may_fail=(r"test_json_format_returns_valid_json\[ollama\]", r"test_roundtrip_step\[ner-entities\]",
+                    r"test_roundtrip_step\[document-(png|pdf)-entities\]"), group="A"),
+    # dynamic, group I: both Ollamas on the same CPU; the LLM's latency under a vision burst must show it
+    Fault("ollamas-share-cpus", "ollama-vision pinned to the LLM Ollama's CPU",
+          (set_key("ollama-vision", "cpuset", "1"),),
+          (r"test_llm_latency_under_a_vision_burst_stays_within_its_bound",), "isolation", "notes-service",
+          may_fail=(r"test_each_ollama_runs_on_cpus_of_its_own",), group="I", suite="resilience"),
     # dynamic, group C: a service exits right after it starts (the suite's own start must fail)
     Fault("service-exits-after-start", "notes-service exits as soon as it starts",
           (set_key("notes-service", "command", ["python", "-c", "print('notes-service: exiting'); raise SystemExit(3)"]),),

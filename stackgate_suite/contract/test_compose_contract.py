@@ -214,3 +214,28 @@ def test_client_libraries_are_pinned_to_their_servers_version(profile, manifest)
             problems.append(finding("compose-contract", spec["server"], f"{package} client == server {server}",
                                     f"client {client or 'unpinned'} in {client_file}"))
     assert not problems, "\n".join(problems)
+
+
+def cpu_set(spec: str) -> set[int]:
+    """The CPUs of a cpuset string ('0-3,6')."""
+    out: set[int] = set()
+    for part in str(spec).split(","):
+        lo, _, hi = part.strip().partition("-")
+        if lo:
+            out |= set(range(int(lo), int(hi or lo) + 1))
+    return out
+
+
+@pytest.mark.metric("compose-contract")
+def test_each_ollama_runs_on_cpus_of_its_own(separated, manifest):
+    """Every Ollama of the separated layout has a cpuset, and no two share a CPU (LLM and vision work must not
+    compete: the release gate's isolation metric measures what this promises)."""
+    sets = {name: separated["services"][name].get("cpuset") for name in manifest.ollamas}
+    unset = [name for name, spec in sets.items() if not spec]
+    assert not unset, finding("compose-contract", ", ".join(unset), "a cpuset of its own", "no cpuset")
+    names = list(sets)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            shared = cpu_set(sets[a]) & cpu_set(sets[b])
+            assert not shared, finding("compose-contract", f"{a}, {b}", "disjoint cpusets",
+                                       f"{a} on {sets[a]}, {b} on {sets[b]}: CPU(s) {sorted(shared)} shared")

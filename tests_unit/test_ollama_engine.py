@@ -1,0 +1,126 @@
+"""The stand-in's engine side: Ollama's scheduling over llama.cpp contexts (a fake loader here), weights stored as
+blobs by a pull, formats turned into grammar-constrained response formats, and /api/show naming the weights."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from standin_ollama import engine, store
+
+
+class FakeContext:
+    closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_model_loads_on_first_use_and_unloads_when_keep_alive_runs_out(tmp_path):
+    blob = tmp_path / "blob"
+    blob.write_bytes(b"gguf")
+    loads: list = []
+    sched = engine.Scheduler(loader=lambda p: loads.append(p) or FakeContext())
+
+    async def scenario() -> None:
+        ctx, load_ns = await sched.acquire("llama3.2:latest", blob)
+        assert load_ns > 0 and loads == [blob]
+        await sched.release("llama3.2:latest", ctx, 0.2)
+        again, second_load = await sched.acquire("llama3.2:latest", blob)
+        assert again is ctx and second_load == 0 and len(loads) == 1
+        await sched.release("llama3.2:latest", again, 0.2)
+        assert "llama3.2:latest" in sched.loaded()
+        time.sleep(0.25)
+        assert sched.loaded() == {} and ctx.closed
+    asyncio.run(scenario())
+
+
+def test_keep_alive_zero_unloads_right_after_the_request_and_negative_keeps_it(tmp_path):
+    blob = tmp_path / "blob"
+    blob.write_bytes(b"gguf")
+    sched = engine.Scheduler(loader=lambda p: FakeContext())
+
+    async def scenario() -> None:
+        ctx, _ = await sched.acquire("a:latest", blob)
+        await sched.release("a:latest", ctx, 0)
+        assert sched.loaded() == {}
+        ctx, _ = await sched.acquire("a:latest", blob)
+        await sched.release("a:latest", ctx, -1)
+        assert sched.loaded()["a:latest"].expires_at == float("inf")
+    asyncio.run(scenario())
+
+
+def test_past_max_queue_a_request_gets_ollamas_busy_error(tmp_path, monkeypatch):
+    blob = tmp_path / "blob"
+    blob.write_bytes(b"gguf")
+    monkeypatch.setenv("OLLAMA_NUM_PARALLEL", "1")
+    monkeypatch.setenv("OLLAMA_MAX_QUEUE", "1")
+    sched = engine.Scheduler(loader=lambda p: FakeContext())
+
+    async def scenario() -> None:
+        held, _ = await sched.acquire("a:latest", blob)  # the only slot
+        waiting = asyncio.create_task(sched.acquire("a:latest", blob))  # queued: 1 of 1
+        await asyncio.sleep(0.05)
+        with pytest.raises(engine.Busy, match="maximum pending requests exceeded"):
+            await sched.acquire("a:latest", blob)
+        await sched.release("a:latest", held, 5)
+        second, _ = await asyncio.wait_for(waiting, 2)
+        await sched.release("a:latest", second, 5)
+    asyncio.run(scenario())
+
+
+def test_num_parallel_loads_one_context_per_slot(tmp_path, monkeypatch):
+    blob = tmp_path / "blob"
+    blob.write_bytes(b"gguf")
+    monkeypatch.setenv("OLLAMA_NUM_PARALLEL", "2")
+    sched = engine.Scheduler(loader=lambda p: FakeContext())
+
+    async def scenario() -> None:
+        a, _ = await sched.acquire("a:latest", blob)
+        b, _ = await asyncio.wait_for(sched.acquire("a:latest", blob), 1)
+        assert a is not b
+        await sched.release("a:latest", a, 5)
+        await sched.release("a:latest", b, 5)
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("fmt,want", [(None, None), ("json", {"type": "json_object"}),
+                                      ({"type": "object"}, {"type": "json_object", "schema": {"type": "object"}})])
+def test_formats_become_grammar_constrained_response_formats(fmt, want):
+    assert engine.response_format(fmt) == want
+
+
+def test_without_its_grammar_a_format_is_not_enforced(monkeypatch):
+    monkeypatch.setenv(engine.GRAMMAR_ENV, "off")
+    assert engine.response_format({"type": "object"}) is None
+
+
+def test_ollamas_options_map_to_llama_cpp_sampling_with_a_default_cap():
+    out = engine.sampling({"temperature": 0, "num_predict": 8, "stop": ["\n"]})
+    assert out["temperature"] == 0 and out["max_tokens"] == 8 and out["stop"] == ["\n"]
+    assert engine.sampling({})["max_tokens"] == engine.NUM_PREDICT_CAP
+
+
+def test_a_pull_stores_the_weights_as_a_sha256_blob_and_show_names_them(tmp_path, monkeypatch):
+    weights = tmp_path / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    weights.write_bytes(b"GGUF" + b"\0" * 64)
+    monkeypatch.setenv(engine.WEIGHTS_ENV, str(weights))
+    monkeypatch.setenv(engine.WEIGHTS_NAME_ENV, "SmolLM2-135M-Instruct Q4_1")
+    monkeypatch.setenv("OLLAMA_MODELS", str(tmp_path / "models"))
+    manifest = store.pull("llama3.2")
+    blob = store.weights_blob(manifest)
+    assert blob is not None and blob.read_bytes() == weights.read_bytes()
+    assert blob.name == "sha256-" + store.file_digest(weights)
+    assert manifest["weights"] == "SmolLM2-135M-Instruct Q4_1, stand-in weights"
+    assert store.weights_blob(store.pull("llava:7b")) is None  # vision stays tesseract
+    from starlette.testclient import TestClient
+
+    from standin_ollama.server import create_app
+
+    with TestClient(create_app()) as client:
+        show = client.post("/api/show", json={"model": "llama3.2"}).json()
+    assert show["details"]["parameter_size"] == "135M" and show["details"]["quantization_level"] == "Q4_1"
+    assert show["model_info"]["stackgate.serves"] == ("llama3.2:latest → SmolLM2-135M-Instruct Q4_1, stand-in "
+                                                      "weights (llama.cpp)")
