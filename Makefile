@@ -28,7 +28,7 @@ smoke: setup
 ## release: the release gate (smoke + resilience + rollback, logs watched 60 s after the last check):
 ## reports/release.html
 release: setup
-	$(PYTEST) -m "smoke or resilience or rollback" --gate release --html=reports/release.html $(REPORT_OPTS) --junitxml=reports/release.xml
+	$(PYTEST) -m "smoke or resilience or isolation or rollback" --gate release --html=reports/release.html $(REPORT_OPTS) --junitxml=reports/release.xml
 
 ## test: the project's own tests: unit, contract, smoke, rollback (reports/test.html + .xml), then the
 ## fault catalogue in a session of its own (it needs the stack's ports): reports/faults.html + .xml

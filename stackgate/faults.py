@@ -32,8 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 STACK_DIR = ROOT / "stack"
 SUITE = "stackgate_suite"
 CONTRACT = [f"{SUITE}/contract/test_compose_contract.py", f"{SUITE}/contract/test_security.py"]
-SMOKE = [f"{SUITE}/smoke", f"{SUITE}/contract/test_routing.py"]
-RELEASE = [*SMOKE, f"{SUITE}/resilience", f"{SUITE}/rollback"]  # the release gate's paths
+SMOKE = [f"{SUITE}/smoke", f"{SUITE}/contract/test_routing.py", f"{SUITE}/contract/test_ollama_api.py"]
+RELEASE = [*SMOKE, f"{SUITE}/resilience", f"{SUITE}/isolation", f"{SUITE}/rollback"]  # the release gate's paths
 
 REPORT_DIR = Path(os.environ.get("STACKGATE_REPORTS") or ROOT / "reports") / "faults"
 Edit = Callable[[Path], None]
@@ -149,11 +149,12 @@ class Fault:
     env: tuple[tuple[str, str], ...] = ()  # environment of the suite run (e.g. a browser that cannot start)
     watch_logs_s: float = 0.0            # how long the group's log scan must keep watching
     status: str = "FAIL"                 # what the metric must read: FAIL, or UNKNOWN (evidence missing)
-    suite: str = "smoke"                 # the tests its group runs: smoke, resilience (+ smoke) or release (all)
+    suite: str = "smoke"                 # the tests its group runs: smoke, resilience or isolation (+ smoke), release
 
 
 CLEAN_GROUPS = ("static-clean", "clean")  # false-alarm checks: no fault, no failure
-SUITES = {"smoke": SMOKE, "resilience": [*SMOKE, f"{SUITE}/resilience"], "release": RELEASE}  # a fault's suite
+SUITES = {"smoke": SMOKE, "resilience": [*SMOKE, f"{SUITE}/resilience"], "isolation": [*SMOKE, f"{SUITE}/isolation"],
+          "release": RELEASE}  # a fault's suite
 
 
 # --- running ----------------------------------------------------------------------------------

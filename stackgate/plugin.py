@@ -35,6 +35,7 @@ MARKERS = {
     "contract": "static compose contract, routing and API conformance",
     "rollback": "rollback to the simple layout and forward again",
     "resilience": "restarts, a registry outage and a paused Ollama (release gate, not smoke)",
+    "isolation": "LLM latency under a vision burst (release gate, not smoke)",
     "gpu": "needs an nvidia runtime or CDI GPU devices",
     "slow": "takes more than a few seconds",
 }
@@ -239,6 +240,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # resilience tests (restarts, pauses); the rollback (which replaces the containers) last of all
     items.sort(key=lambda item: (item.get_closest_marker("rollback") is not None,
                                  item.get_closest_marker("resilience") is not None,
+                                 item.get_closest_marker("isolation") is not None,
                                  item.get_closest_marker("after_all") is not None,
                                  item.get_closest_marker("disruptive") is not None))
 

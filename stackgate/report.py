@@ -286,7 +286,7 @@ def latency_bars_svg(groups: list[tuple[str, dict[str, float]]], title: str, bou
     keys = ["idle p50", "idle p95", "loaded p50", "loaded p95"]
     colours = {"idle p50": "#9ecae1", "idle p95": "#3182bd", "loaded p50": "#fdae6b", "loaded p95": "#e6550d"}
     width, bar_h, gap, pad, font = 760, 14, 10, 12, _FONT.replace("'", "")
-    name_w, x0 = 170, 12 + 170
+    x0 = 12 + 170  # the group names take the first 170 px
     x1 = width - 80
     values = [v for _, g in groups for v in g.values() if v == v] + list((bound or {}).values())
     top = max(values, default=1.0) or 1.0

@@ -124,3 +124,64 @@ def test_a_pull_stores_the_weights_as_a_sha256_blob_and_show_names_them(tmp_path
     assert show["details"]["parameter_size"] == "135M" and show["details"]["quantization_level"] == "Q4_1"
     assert show["model_info"]["stackgate.serves"] == ("llama3.2:latest → SmolLM2-135M-Instruct Q4_1, stand-in "
                                                       "weights (llama.cpp)")
+
+
+class SlowContext(FakeContext):
+    """A llama.cpp stand-in: streams three pieces, 50 ms apart, from the generating thread."""
+
+    n_tokens = 10
+    running = False
+
+    def create_chat_completion(self, **kwargs):
+        self.running = True
+        try:
+            for piece in ("a", "b", "c"):
+                time.sleep(0.05)
+                yield {"choices": [{"delta": {"content": piece}, "finish_reason": None}]}
+            yield {"choices": [{"delta": {}, "finish_reason": "stop"}]}
+        finally:
+            self.running = False
+
+
+def test_a_stream_counts_its_pieces_and_releases_its_slot_when_done():
+    ctx, released, stats = SlowContext(), [], engine.Stats()
+
+    async def release() -> None:
+        released.append(ctx.running)
+
+    async def scenario() -> list[str]:
+        return [p async for p in engine.stream_chat(ctx, [], None, {}, stats, done=release)]
+    assert asyncio.run(scenario()) == ["a", "b", "c"]
+    assert stats.eval_count == 3 and stats.prompt_eval_count == 7 and released == [False]
+
+
+def test_a_stream_whose_reader_goes_away_releases_its_slot_only_after_the_thread_stopped():
+    ctx, released = SlowContext(), []
+
+    async def release() -> None:
+        released.append(ctx.running)
+
+    async def scenario() -> None:
+        gen = engine.stream_chat(ctx, [], None, {}, engine.Stats(), done=release)
+        assert await gen.__anext__() == "a"
+        await gen.aclose()  # the client disconnected
+        await asyncio.sleep(0.3)
+    asyncio.run(scenario())
+    assert released == [False]
+
+
+def test_keep_alive_zero_does_not_close_a_context_a_waiting_request_is_about_to_get(tmp_path):
+    blob = tmp_path / "blob"
+    blob.write_bytes(b"gguf")
+    sched = engine.Scheduler(loader=lambda p: FakeContext())
+
+    async def scenario() -> None:
+        ctx, _ = await sched.acquire("a:latest", blob)
+        waiter = asyncio.create_task(sched.acquire("a:latest", blob))
+        await asyncio.sleep(0.05)
+        await sched.release("a:latest", ctx, 0)
+        got, _ = await asyncio.wait_for(waiter, 1)
+        assert got is ctx and not got.closed
+        await sched.release("a:latest", got, 0)
+        assert sched.loaded() == {} and ctx.closed
+    asyncio.run(scenario())

@@ -231,11 +231,11 @@ def test_each_ollama_runs_on_cpus_of_its_own(separated, manifest):
     """Every Ollama of the separated layout has a cpuset, and no two share a CPU (LLM and vision work must not
     compete: the release gate's isolation metric measures what this promises)."""
     sets = {name: separated["services"][name].get("cpuset") for name in manifest.ollamas}
-    unset = [name for name, spec in sets.items() if not spec]
-    assert not unset, finding("compose-contract", ", ".join(unset), "a cpuset of its own", "no cpuset")
+    for name, spec in sets.items():
+        assert spec, finding("compose-contract", name, "a cpuset of its own", "no cpuset")
     names = list(sets)
     for i, a in enumerate(names):
         for b in names[i + 1:]:
             shared = cpu_set(sets[a]) & cpu_set(sets[b])
-            assert not shared, finding("compose-contract", f"{a}, {b}", "disjoint cpusets",
+            assert not shared, finding("compose-contract", b, f"CPUs apart from {a}'s",
                                        f"{a} on {sets[a]}, {b} on {sets[b]}: CPU(s) {sorted(shared)} shared")

@@ -102,7 +102,7 @@ def test_json_format_returns_valid_json(ollama_spec, stack, http, kinds):
     """format:"json" makes the response parse as JSON."""
     model = model_of(kinds, ollama_spec, "completion")
     body = http.post(stack.url(ollama_spec.name) + "/api/generate", json={
-        "model": model, "format": "json", "stream": False,
+        "model": model, "format": "json", "stream": False, "options": {"temperature": 0, "num_predict": 96},
         "prompt": 'Reply with a JSON object whose key "greeting" has the value "hello".'}).json()
     try:
         parsed = json.loads(body["response"])

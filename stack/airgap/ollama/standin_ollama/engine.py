@@ -80,7 +80,7 @@ def sampling(options: dict) -> dict:
     num_predict = options.get("num_predict")
     out = {"temperature": float(options.get("temperature", 0.8)), "top_p": float(options.get("top_p", 0.9)),
            "top_k": int(options.get("top_k", 40)), "repeat_penalty": float(options.get("repeat_penalty", 1.1)),
-           "max_tokens": NUM_PREDICT_CAP if num_predict in (None, -1, -2) else max(0, int(num_predict))}
+           "max_tokens": NUM_PREDICT_CAP if num_predict in (None, -1, -2) else max(1, int(num_predict))}
     if options.get("seed") is not None:
         out["seed"] = int(options["seed"])
     if options.get("stop"):
@@ -145,6 +145,7 @@ class Scheduler:
                     runner = Runner(name, contexts, list(contexts), float("inf"), blob.stat().st_size)
                     self.runners[name] = runner
                 await cond.wait_for(lambda: bool(runner.free))
+                self.runners[name] = runner  # kept, even if it expired while this request waited
                 ctx = runner.free.pop()
                 runner.busy += 1
                 runner.expires_at = float("inf")
@@ -173,8 +174,15 @@ class Scheduler:
             runner.expires_at = float("inf") if keep_alive < 0 else time.time() + keep_alive
         self.expire()
 
+    def check_queue(self) -> None:
+        """Busy (Ollama's 503) when OLLAMA_MAX_QUEUE requests already wait: checked before a stream begins."""
+        if self.waiting >= self.max_queue:
+            raise Busy(BUSY)
+
     def expire(self) -> None:
-        """Unload every idle model whose keep_alive has run out."""
+        """Unload every idle model whose keep_alive has run out (never while a request waits for a slot)."""
+        if self.waiting:
+            return
         now = time.time()
         for name, runner in list(self.runners.items()):
             if runner.busy == 0 and runner.expires_at <= now:
@@ -206,8 +214,10 @@ def load_llama(blob: Path) -> object:
 
 
 async def stream_chat(ctx: object, messages: list[dict], fmt: str | dict | None, options: dict,
-                      stats: Stats) -> AsyncIterator[str]:
-    """Token pieces of a chat completion as llama.cpp produces them; stats filled in when it ends."""
+                      stats: Stats, done: Callable[[], object] | None = None) -> AsyncIterator[str]:
+    """Token pieces of a chat completion as llama.cpp produces them; stats filled in when it ends. `done()`
+    (a coroutine: the slot's release) runs once the generating thread has stopped, even when the request
+    is cancelled (a client that went away), so a context is never handed on while a thread still uses it."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue = asyncio.Queue()
     stop = threading.Event()
@@ -245,6 +255,14 @@ async def stream_chat(ctx: object, messages: list[dict], fmt: str | dict | None,
             loop.call_soon_threadsafe(queue.put_nowait, exc)
 
     worker = asyncio.get_running_loop().run_in_executor(None, work)
+
+    async def finish() -> None:
+        try:
+            await worker
+        finally:
+            if done is not None:
+                await done()
+
     try:
         while True:
             item = await queue.get()
@@ -255,4 +273,8 @@ async def stream_chat(ctx: object, messages: list[dict], fmt: str | dict | None,
             yield item
     finally:
         stop.set()
-        await worker
+        closing = asyncio.ensure_future(finish())
+        try:
+            await asyncio.shield(closing)
+        except asyncio.CancelledError:
+            pass  # `closing` goes on: the slot is released when the thread has stopped

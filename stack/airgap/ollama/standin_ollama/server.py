@@ -168,17 +168,17 @@ async def answer(name: str, manifest: dict, turns: list[dict], system: str, data
         messages = ([{"role": "system", "content": system}] if system else []) + \
                    [{"role": t.get("role", "user"), "content": t.get("content", "")} for t in turns]
         try:
-            ctx, load_ns = await SCHED.acquire(name, blob)
+            SCHED.check_queue()  # a full queue is a 503 before any part of the answer is sent
         except Busy as exc:
             raise APIError(503, str(exc)) from exc
-        stats = Stats(load_duration=load_ns)
+        stats = Stats()
 
         async def produced() -> AsyncIterator[str]:
-            try:
-                async for piece in stream_chat(ctx, messages, data.get("format") or None, options, stats):
-                    yield piece
-            finally:
-                await SCHED.release(name, ctx, ka)
+            # the slot is taken here, when the answer is read, so an answer never read holds no slot
+            ctx, stats.load_duration = await SCHED.acquire(name, blob)
+            async for piece in stream_chat(ctx, messages, data.get("format") or None, options, stats,
+                                           done=lambda: SCHED.release(name, ctx, ka)):
+                yield piece
         return produced(), stats
     prompt, system, _ = flatten_messages([*turns], system)
     t0 = time.perf_counter()
@@ -523,7 +523,8 @@ async def oa_answer(request: Request, turns_of: Callable[[dict], tuple[list[dict
     finish = lambda: "length" if stats.done_reason == "length" else "stop"  # noqa: E731
     if data.get("stream"):
         obj = "chat.completion.chunk" if kind == "chat.completion" else "text_completion"
-        want_usage = bool((data.get("stream_options") or {}).get("include_usage"))
+        options_of_stream = data.get("stream_options")
+        want_usage = isinstance(options_of_stream, dict) and bool(options_of_stream.get("include_usage"))
 
         async def events() -> AsyncIterator[dict]:
             async for p in pieces:

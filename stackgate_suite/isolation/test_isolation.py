@@ -8,7 +8,7 @@ from stackgate.isolation import measure
 from stackgate.metrics import finding
 from stackgate.plugin import STACK_KEY
 
-pytestmark = [pytest.mark.resilience, pytest.mark.metric("isolation"), pytest.mark.slow]
+pytestmark = [pytest.mark.isolation, pytest.mark.metric("isolation"), pytest.mark.slow]
 
 
 def test_llm_latency_under_a_vision_burst_stays_within_its_bound(owned_stack, manifest, run_facts, pytestconfig):

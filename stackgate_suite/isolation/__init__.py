@@ -1,0 +1,1 @@
+"""Isolation (release gate): LLM latency under a burst of vision work."""
