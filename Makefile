@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PYTEST := $(BIN)/python -m pytest
 REPORT_OPTS = --self-contained-html
 
-.PHONY: setup smoke release test unit bench bench-isolation clean venv
+.PHONY: setup smoke smoke-vllm release test unit bench bench-isolation bench-llm clean venv
 
 venv: $(VENV)/.installed
 
@@ -24,6 +24,11 @@ setup: venv
 ## non-zero unless every metric the gate requires is PASS (or an optional skip)
 smoke: setup
 	$(PYTEST) -m smoke --gate smoke --html=reports/smoke.html $(REPORT_OPTS) --junitxml=reports/smoke.xml
+
+## smoke-vllm: the smoke gate against the Phase 2 layout (vLLM's OpenAI server in the LLM Ollama's place; in the
+## airgap profile llama.cpp's OpenAI server stands in for vLLM): reports/smoke-vllm.html and .xml
+smoke-vllm: setup
+	$(PYTEST) -m smoke --gate smoke --manifest=stack/manifest-vllm.yaml --html=reports/smoke-vllm.html $(REPORT_OPTS) --junitxml=reports/smoke-vllm.xml
 
 ## release: the release gate (smoke + resilience + rollback, logs watched 60 s after the last check):
 ## reports/release.html
@@ -48,6 +53,11 @@ bench: setup
 ## reports/bench-isolation.json + .html
 bench-isolation: setup
 	$(BIN)/python -m stackgate.bench_isolation
+
+## bench-llm: the LLM Ollama vs an OpenAI-compatible server (llama.cpp's, the stand-in for vLLM): TTFT, TPOT,
+## ITL, latency percentiles, throughput at concurrency 1-8 and a Poisson run: reports/bench-llm.json + .html
+bench-llm: setup
+	$(BIN)/python -m stackgate.bench_llm
 
 ## clean: remove every container, network and volume stackgate created (images are kept)
 clean:

@@ -33,20 +33,30 @@ def environment(config: dict, service: str) -> dict[str, str]:
     return {k: "" if v is None else str(v) for k, v in env.items()}
 
 
-def ollama_reached(url: str, config: dict, ollamas: list[str]) -> tuple[str | None, str]:
-    """(the Ollama service a URL reaches inside the network, or None; why) — host and port both checked."""
+def ollama_reached(url: str, config: dict, ollamas: list[str] | dict[str, int]) -> tuple[str | None, str]:
+    """(the Ollama (or OpenAI server) a URL reaches inside the network, or None; why) — host and port both
+    checked; ollamas: names (each listening on 11434) or name -> its port inside."""
+    ports = ollamas if isinstance(ollamas, dict) else {o: 11434 for o in ollamas}
     parsed = urlparse(url)
     host, port = parsed.hostname, parsed.port or 80
-    if host not in ollamas:
+    if host not in ports:
         return None, f"{url} names no Ollama service (host {host!r})"
-    if port != 11434:
-        return None, f"{url} uses port {port}; inside the network every Ollama listens on 11434"
+    if port != ports[host]:
+        return None, f"{url} uses port {port}; inside the network {host} listens on {ports[host]}"
     return host, ""
 
 
 def models_pulled(config: dict, ollama: str) -> set[str]:
-    """The models an Ollama service pulls at start ($MODELS), normalised."""
-    return {normalise(m) for m in environment(config, ollama).get("MODELS", "").split()}
+    """The models a backend holds from its start: an Ollama's $MODELS, or the names an OpenAI server (vLLM) is
+    told to serve (`--served-model-name`), normalised."""
+    names = environment(config, ollama).get("MODELS", "").split()
+    command = config["services"][ollama].get("command") or []
+    if "--served-model-name" in command:
+        for arg in command[command.index("--served-model-name") + 1:]:
+            if str(arg).startswith("--"):
+                break
+            names.append(str(arg))
+    return {normalise(m) for m in names}
 
 
 def named_volumes(config: dict, service: str) -> dict[str, str]:

@@ -150,6 +150,7 @@ class Fault:
     watch_logs_s: float = 0.0            # how long the group's log scan must keep watching
     status: str = "FAIL"                 # what the metric must read: FAIL, or UNKNOWN (evidence missing)
     suite: str = "smoke"                 # the tests its group runs: smoke, resilience or isolation (+ smoke), release
+    manifest: str = "manifest.yaml"      # the manifest (in stack/) its group is tested against
 
 
 CLEAN_GROUPS = ("static-clean", "clean")  # false-alarm checks: no fault, no failure
@@ -220,7 +221,10 @@ def broken_copy(faults: list[Fault], workdir: Path) -> Path:
     for fault in faults:
         for edit in fault.edits:
             edit(stack_dir)
-    return stack_dir / "manifest.yaml"
+    manifests = {f.manifest for f in faults} or {"manifest.yaml"}
+    if len(manifests) > 1:
+        raise ValueError(f"faults of one group need one manifest, not {sorted(manifests)}")
+    return stack_dir / manifests.pop()
 
 
 def suite_for(group: str, faults: list[Fault], profiles: list[str]) -> tuple[list[str], list[str], dict[str, str]]:

@@ -29,6 +29,13 @@ class OllamaSpec:
     models: tuple[str, ...]
     must_not_hold: tuple[str, ...]
     models_env: str = "MODELS"   # the variable its healthcheck reads the models it must hold from
+    api: str = "ollama"          # "ollama", or "openai": an OpenAI-compatible server (vLLM) in an Ollama's place
+
+    @property
+    def internal_port(self) -> int:
+        from urllib.parse import urlparse
+
+        return urlparse(self.internal_url).port or 80
 
 
 @dataclass(frozen=True)
@@ -152,6 +159,12 @@ def load(path: str | Path | None = None) -> Manifest:
         raise ManifestError(f"manifest: {path} is not valid YAML{at}: {getattr(exc, 'problem', exc)}") from None
     if not isinstance(raw, dict):
         raise ManifestError(f"manifest: {path} must be a mapping")
+    if raw.get("extends"):
+        base = path.parent / str(raw.pop("extends"))
+        try:
+            raw = merged(yaml.safe_load(base.read_text()), raw)
+        except (OSError, yaml.YAMLError) as exc:
+            raise ManifestError(f"manifest: {path} extends {base}, which cannot be read: {exc}") from None
     validate(raw, path)
     compose = _need(raw, "compose", "the manifest")
     ollamas = {}
@@ -160,7 +173,7 @@ def load(path: str | Path | None = None) -> Manifest:
         ollamas[name] = OllamaSpec(name, int(_need(o, "port", where)), str(_need(o, "internal_url", where)),
                                    str(_need(o, "job", where)), str(_need(o, "volume", where)),
                                    tuple(_need(o, "models", where)), tuple(o.get("must_not_hold", ())),
-                                   str(o.get("models_env", "MODELS")))
+                                   str(o.get("models_env", "MODELS")), str(o.get("api", "ollama")))
     services = {}
     for name, s in (_need(raw, "services", "the manifest") or {}).items():
         kind = _need(s, "kind", f"services.{name}")
@@ -236,6 +249,19 @@ def _isolation(raw: dict | None, services: dict) -> Any:
     bound = raw.get("bound") or {}
     return Isolation(timed, load, int(raw.get("samples", 12)), int(raw.get("workers", 2)),
                      float(bound.get("ratio", 1.5)), float(bound.get("slack_s", 0.5)))
+
+
+def merged(base: Any, over: Any) -> Any:
+    """over laid on base (`extends`): mappings merge key by key, a null removes the key, anything else replaces."""
+    if not isinstance(base, dict) or not isinstance(over, dict):
+        return over
+    out = dict(base)
+    for key, value in over.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = merged(base.get(key), value)
+    return out
 
 
 SCHEMA = Path(__file__).resolve().parent / "data" / "manifest.schema.json"

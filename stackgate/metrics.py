@@ -22,6 +22,7 @@ METRICS: dict[str, str] = {
     "routing": "Each service routed to the right Ollama",
     "compose-contract": "Compose files keep the deployment contract",
     "ollama-api": "Ollama API conformance",
+    "openai-api": "OpenAI API conformance of the OpenAI-compatible LLM server",
     "security": "Security: no unsuppressed compose-lint finding, nothing exposed",
     "rollback": "Clean rollback to the simple stack and forward again",
     "resilience": "Recovers from restarts, a registry outage and a paused Ollama",

@@ -118,13 +118,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Parametrize from the manifest: ollama_spec, app_spec (routes), service_spec (all), web_spec (ports),
     frontend_spec, and roundtrip_step (each step of each chain, under its round-trip's metric)."""
     m = metafunc.config.stash[STACK_KEY]["manifest"]
-    sets = {"ollama_spec": list(m.ollamas.values()), "app_spec": m.apps(),
+    sets = {"ollama_spec": [o for o in m.ollamas.values() if o.api == "ollama"],
+            "openai_spec": [o for o in m.ollamas.values() if o.api == "openai"], "app_spec": m.apps(),
             "service_spec": list(m.services.values()), "frontend_spec": m.frontends(),
             "store_spec": [s for s in m.services.values() if s.kind == "store"],
             "web_spec": [s for s in m.services.values() if s.port and s.kind != "ollama"]}
     for name, values in sets.items():
         if name in metafunc.fixturenames:
             metafunc.parametrize(name, values, ids=[v.name for v in values])
+    if "backend_spec" in metafunc.fixturenames:  # every LLM / vision backend, under its API's metric
+        metafunc.parametrize("backend_spec", [
+            pytest.param(o, id=o.name, marks=pytest.mark.metric("ollama-api" if o.api == "ollama" else "openai-api"))
+            for o in m.ollamas.values()])
     if "layout" in metafunc.fixturenames:  # the layouts the manifest declares (the deployment, the rollback)
         metafunc.parametrize("layout", list(m.layouts))
     if "roundtrip_step" in metafunc.fixturenames:
@@ -148,15 +153,31 @@ def ollama_backends(manifest: manifest_mod.Manifest) -> dict[str, str]:
     out = {}
     for name in manifest.ollamas:
         try:
-            version = httpx.get(manifest.url(name) + "/api/version", timeout=5).json()["version"]
+            version = httpx.get(manifest.url(name) + ("/version" if manifest.ollamas[name].api == "openai" else
+                                                      "/api/version"), timeout=5).json()["version"]
         except (httpx.HTTPError, ValueError, KeyError) as exc:
             out[name] = f"unknown ({type(exc).__name__})"
+            continue
+        if manifest.ollamas[name].api == "openai":
+            out[name] = openai_backend(manifest, name)
             continue
         out[name] = f"STAND-IN (not Ollama), version {version}" if "standin" in version else f"Ollama {version}"
         serves = [what for what in (_serves(manifest, name, m) for m in manifest.ollamas[name].models) if what]
         if serves:
             out[name] += "; " + "; ".join(serves)
     return out
+
+
+def openai_backend(manifest: manifest_mod.Manifest, name: str) -> str:
+    """An OpenAI-compatible backend's line: vLLM's /version, or the stand-in's confession, and the names served."""
+    try:
+        version = httpx.get(manifest.url(name) + "/version", timeout=5).json().get("version", "?")
+        ids = [m["id"] for m in httpx.get(manifest.url(name) + "/v1/models", timeout=5).json().get("data", [])]
+    except (httpx.HTTPError, ValueError, KeyError) as exc:
+        return f"unknown ({type(exc).__name__})"
+    what = (f"STAND-IN for vLLM ({version}): {', '.join(ids)} → SmolLM2-135M-Instruct Q4_1, stand-in weights"
+            if "stand-in" in version else f"vLLM {version}: {', '.join(ids)}")
+    return what
 
 
 def _serves(manifest: manifest_mod.Manifest, ollama: str, model: str) -> str:

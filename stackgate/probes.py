@@ -7,6 +7,7 @@ earlier steps saved).
 
 from __future__ import annotations
 
+import functools
 import json
 import string
 from collections.abc import Mapping
@@ -134,6 +135,12 @@ def render(value: Any, values: Mapping[str, str]) -> Any:
     return value
 
 
+@functools.lru_cache(maxsize=64)
+def rendered(kind: str, lines: tuple[str, ...]) -> bytes:
+    """A document of these lines as PNG or PDF bytes, rendered once (a burst sends the same pages again)."""
+    return render_pdf(list(lines)) if kind == "pdf" else render_png(list(lines))
+
+
 def send(http: httpx.Client, manifest: Manifest, req: Request, values: Mapping[str, str]) -> httpx.Response:
     """Send one declared request with the chain's values."""
     kwargs: dict[str, Any] = {"params": render(dict(req.params), values) or None,
@@ -143,7 +150,7 @@ def send(http: httpx.Client, manifest: Manifest, req: Request, values: Mapping[s
     if req.upload is not None:
         kind = req.upload.kind or values.get("kind") or "png"
         lines = render(list(req.upload.lines), values) if req.upload.lines is not None else values["lines"].split("\n")
-        data = render_pdf(lines) if kind == "pdf" else render_png(lines)
+        data = rendered(kind, tuple(lines))
         kwargs["files"] = {req.upload.field: (f"document.{kind}", data, f"{'application' if kind == 'pdf' else 'image'}"
                                                                         f"/{kind}")}
     return http.request(req.method, manifest.url(req.service) + render(req.path, values), **kwargs)

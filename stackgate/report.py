@@ -310,3 +310,38 @@ def latency_bars_svg(groups: list[tuple[str, dict[str, float]]], title: str, bou
     head = f"<text x='{pad}' y='18' font-size='14' font-weight='bold' font-family='{font}'>{html.escape(title)}</text>"
     return (f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{y + 10}' role='img' "
             f"aria-label='{html.escape(title)}'>{head}{''.join(parts)}</svg>")
+
+
+def grouped_bars_svg(title: str, categories: list[str], series: dict[str, list[float | None]], unit: str) -> str:
+    """An inline SVG grouped bar chart: one group per category (e.g. a concurrency), one bar per series (e.g. a
+    backend), each bar labelled with its value."""
+    palette = ["#3182bd", "#e6550d", "#31a354", "#756bb1"]
+    width, height, pad, font = 760, 260, 40, _FONT.replace("'", "")
+    values = [v for vs in series.values() for v in vs if v is not None and v == v]
+    top = max(values, default=1.0) or 1.0
+    plot_h = height - 2 * pad - 20
+    group_w = (width - 2 * pad) / max(len(categories), 1)
+    bar_w = max(min(group_w / (len(series) + 1), 60), 4)
+    parts = [f"<text x='{pad}' y='18' font-size='14' font-weight='bold' font-family='{font}'>{html.escape(title)}</text>"]
+    for gi, cat in enumerate(categories):
+        gx = pad + gi * group_w
+        parts.append(f"<text x='{gx + group_w / 2:.1f}' y='{height - 12}' font-size='12' text-anchor='middle' "
+                     f"font-family='{font}'>{html.escape(cat)}</text>")
+        for si, (name, vs) in enumerate(series.items()):
+            v = vs[gi] if gi < len(vs) else None
+            if v is None or v != v:
+                continue
+            h = v / top * plot_h
+            x = gx + (si + 0.5) * bar_w
+            y = height - pad - h
+            parts.append(f"<rect x='{x:.1f}' y='{y:.1f}' width='{bar_w - 2:.1f}' height='{h:.1f}' "
+                         f"fill='{palette[si % len(palette)]}'><title>{html.escape(name)} {html.escape(cat)}: "
+                         f"{v:.2f} {html.escape(unit)}</title></rect>")
+            parts.append(f"<text x='{x + (bar_w - 2) / 2:.1f}' y='{y - 3:.1f}' font-size='10' text-anchor='middle' "
+                         f"font-family='{font}'>{v:.3g}</text>")
+    for si, name in enumerate(series):
+        parts.append(f"<rect x='{width - 250}' y='{8 + si * 16}' width='10' height='10' fill='{palette[si % len(palette)]}'/>"
+                     f"<text x='{width - 235}' y='{17 + si * 16}' font-size='12' font-family='{font}'>"
+                     f"{html.escape(name)}</text>")
+    return (f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' role='img' "
+            f"aria-label='{html.escape(title)}'>{''.join(parts)}</svg>")

@@ -36,7 +36,7 @@ class Observation:
         return {name for name, accesses in self.seen.items() if any(is_work(a) for a in accesses)}
 
 
-PROBE_PATHS = ("/", "/api/version", "/api/tags", "/api/ps")
+PROBE_PATHS = ("/", "/api/version", "/api/tags", "/api/ps", "/health", "/version", "/v1/models")
 
 
 def is_work(access: Access) -> bool:

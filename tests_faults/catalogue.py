@@ -208,7 +208,7 @@ CATALOGUE: tuple[Fault, ...] = (
     # dynamic, group A: the LLM's answers are real (llama.cpp, stand-in weights); these break what it is given
     Fault("rag-wrong-document", "rag-service hands the LLM the fourth-best chunk instead of the best one (its code "
           "edited and mounted over the image's)",
-          (replace_in("services/app/rag.py", '"k": int(data.get("k", top_k))', '"k": 4'),
+          (replace_in("services/app/rag.py", 'json={"query": question, "k": k}', 'json={"query": question, "k": 4}'),
            replace_in("services/app/rag.py", 'hits = resp.json()["results"]', 'hits = resp.json()["results"][-1:]'),
            set_key("rag-service", "volumes", ["./services/app/rag.py:/opt/services/app/rag.py:ro"])),
           (r"test_roundtrip_step\[rag-answer\]",), "llm-queries", "rag-service",
@@ -230,6 +230,28 @@ CATALOGUE: tuple[Fault, ...] = (
     Fault("ollamas-cpuset-shared", "the compose file pins ollama-vision to the LLM Ollama's CPU",
           (set_key("ollama-vision", "cpuset", "1"),),
           (r"test_each_ollama_runs_on_cpus_of_its_own",), "compose-contract", "ollama-vision"),
+    # Phase 2, the vLLM layout (stack/manifest-vllm.yaml): static, a name the OpenAI server does not serve
+    Fault("vllm-serves-another-name", "vLLM is told to serve llama2:7b only; the LLM services ask for llama3.2:latest",
+          (set_key("vllm", "command", ["--model", "meta-llama/Llama-3.2-3B-Instruct", "--served-model-name", "llama2:7b",
+                                       "--port", "8000"], file="docker-compose-vllm.yml"),
+           set_key("vllm", "command", ["--model", "/opt/weights/SmolLM2-135M-Instruct.Q4_1.gguf",
+                                       "--served-model-name", "llama2:7b", "--port", "8000"],
+                   file="docker-compose-vllm.airgap.yml")),
+          (r"test_every_model_a_service_names_is_held_by_the_ollama_it_reaches\[notes-service\]",), "models",
+          "notes-service", may_fail=(r"test_every_model_a_service_names_is_held_by_the_ollama_it_reaches\[",),
+          group="static-vllm", manifest="manifest-vllm.yaml"),
+    # dynamic, group V (the vLLM layout): an LLM service left on Ollama's API, a stream that never ends
+    Fault("vllm-service-left-on-ollama", "notes-service still speaks to an Ollama (LLM_API unset, OLLAMA_URL the only "
+          "Ollama left) in the vLLM layout",
+          (set_env("notes-service", "LLM_API", None, file="docker-compose-vllm.yml"),
+           set_env("notes-service", "OLLAMA_URL", "http://ollama-vision:11434", file="docker-compose-vllm.yml")),
+          (r"test_service_reaches_only_the_ollama_it_is_routed_to\[notes-service\]",), "routing", "notes-service",
+          may_fail=(r"test_roundtrip_step\[notes-", r"test_no_error_lines_after_initialization\[notes-service\]"),
+          group="V", manifest="manifest-vllm.yaml"),
+    Fault("vllm-stream-without-done", "the OpenAI server's streams never send `data: [DONE]`",
+          (set_env("vllm", "VLLM_STANDIN_DONE", "off", file="docker-compose-vllm.airgap.yml"),),
+          (r"test_openai_chat_streams_sse_ending_in_done\[vllm\]",), "openai-api", "vllm",
+          group="V", manifest="manifest-vllm.yaml"),
     # dynamic, group C: a service exits right after it starts (the suite's own start must fail)
     Fault("service-exits-after-start", "notes-service exits as soon as it starts",
           (set_key("notes-service", "command", ["python", "-c", "print('notes-service: exiting'); raise SystemExit(3)"]),),

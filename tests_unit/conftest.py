@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 # The stand-ins and services live in stack/ in their image layout; import them from there.
-for sub in ("stack/airgap/ollama", "stack/airgap/neo4j", "stack/services"):
+for sub in ("stack/airgap/ollama", "stack/airgap/vllm", "stack/airgap/neo4j", "stack/services"):
     if str(ROOT / sub) not in sys.path:
         sys.path.insert(0, str(ROOT / sub))
 

@@ -185,3 +185,34 @@ def test_keep_alive_zero_does_not_close_a_context_a_waiting_request_is_about_to_
         await sched.release("a:latest", got, 0)
         assert sched.loaded() == {} and ctx.closed
     asyncio.run(scenario())
+
+
+def test_the_stand_ins_v1_endpoints_pass_the_openai_conformance_checks(tmp_path, monkeypatch):
+    from starlette.testclient import TestClient
+
+    from stackgate import openai_api
+    from standin_ollama.server import create_app
+
+    monkeypatch.setenv("OLLAMA_MODELS", str(tmp_path / "models"))
+    monkeypatch.delenv(engine.WEIGHTS_ENV, raising=False)
+    store.pull("llama3.2")
+    with TestClient(create_app()) as http:
+        base = "http://testserver"
+        problems = [*openai_api.models(http, base, ["llama3.2:latest"]), *openai_api.chat(http, base, "llama3.2"),
+                    *openai_api.stream(http, base, "llama3.2"), *openai_api.unknown_model(http, base),
+                    *openai_api.bad_input(http, base, "llama3.2")]
+    assert problems == []
+
+
+def test_a_server_that_answers_any_model_name_fails_the_unknown_model_check():
+    """llama.cpp's own OpenAI server (single-model mode) answers 200 for any model name: the check must say so."""
+    import httpx
+
+    from stackgate import openai_api
+
+    def lenient(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"object": "chat.completion", "choices": [
+            {"message": {"role": "assistant", "content": "Hello"}, "finish_reason": "stop"}]})
+    with httpx.Client(transport=httpx.MockTransport(lenient)) as http:
+        assert openai_api.unknown_model(http, "http://x")[0].startswith("model 'stackgate-no-such-model:0b' -> 200")
+        assert "expected 400" in openai_api.bad_input(http, "http://x", "m")[0]

@@ -23,7 +23,7 @@ def test_url_variables_point_at_the_right_ollama(app_spec, separated, manifest):
     """Each routing variable of a service names the Ollama the manifest routes it to, on port 11434."""
     env = environment(separated, app_spec.name)
     for var, want in app_spec.routes.items():
-        reached, why = ollama_reached(env.get(var, ""), separated, list(manifest.ollamas))
+        reached, why = ollama_reached(env.get(var, ""), separated, {o.name: o.internal_port for o in manifest.ollamas.values()})
         assert reached == want, finding("routing", app_spec.name, f"{var} -> {want}:11434",
                                         f"{var}={env.get(var) or '(unset)'}" + (f" ({why})" if why else ""))
 
@@ -36,7 +36,7 @@ def test_every_model_a_service_names_is_held_by_the_ollama_it_reaches(app_spec, 
         model = env.get(model_var)
         assert model, finding("models", app_spec.name, f"{model_var} set", "unset")
         url = env.get(url_var, "")
-        reached, why = ollama_reached(url, separated, list(manifest.ollamas))
+        reached, why = ollama_reached(url, separated, {o.name: o.internal_port for o in manifest.ollamas.values()})
         if reached is None:  # the seed's defect: a model variable without the URL that would serve it
             others = [v for v in app_spec.routes if env.get(v)]
             held_by = [o for o in manifest.ollamas if normalise(model) in models_pulled(separated, o)]
@@ -62,7 +62,8 @@ def test_each_ollama_pulls_exactly_its_jobs_models(ollama_spec, separated):
 @pytest.mark.metric("compose-contract")
 def test_each_ollama_has_its_own_model_volume(separated, manifest):
     """The Ollamas keep models in separate named volumes (a shared store lists and prunes each other's)."""
-    volumes = {o: named_volumes(separated, o).get("/root/.ollama") for o in manifest.ollamas}
+    volumes = {o.name: next((v for v in named_volumes(separated, o.name).values() if v == o.volume),
+                            named_volumes(separated, o.name).get("/root/.ollama")) for o in manifest.ollamas.values()}
     for name, spec in manifest.ollamas.items():
         assert volumes[name] == spec.volume, finding("compose-contract", name, f"volume {spec.volume}",
                                                      str(volumes[name]))

@@ -17,6 +17,8 @@ def kinds(stack, http, manifest):
     """ollama -> {'completion': model | None, 'embedding': model | None} from /api/show capabilities."""
     out = {}
     for name, spec in manifest.ollamas.items():
+        if spec.api != "ollama":
+            continue
         caps = {}
         for model in spec.models:
             resp = http.post(stack.url(name) + "/api/show", json={"model": model})

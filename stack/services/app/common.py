@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -93,6 +94,8 @@ async def read_json(request: Request) -> dict:
 class Ollama:
     """A small client of one Ollama server (generate, chat with images, embed)."""
 
+    kind = "Ollama"
+
     def __init__(self, url: str, variable: str) -> None:
         self.url, self.variable = url.rstrip("/"), variable
 
@@ -101,13 +104,14 @@ class Ollama:
             async with httpx.AsyncClient(base_url=self.url, timeout=TIMEOUT) as client:
                 resp = await client.post(path, json=payload)
         except httpx.HTTPError as exc:
-            raise ServiceError(502, f"Ollama at {self.url} ({self.variable}) unreachable: {exc}") from exc
+            raise ServiceError(502, f"{self.kind} at {self.url} ({self.variable}) unreachable: {exc}") from exc
         if resp.status_code != 200:
             try:
                 message = resp.json().get("error", resp.text)
+                message = message.get("message", message) if isinstance(message, dict) else message
             except ValueError:
                 message = resp.text
-            raise ServiceError(502, f"Ollama at {self.url} ({self.variable}) answered {resp.status_code}: {message}",
+            raise ServiceError(502, f"{self.kind} at {self.url} ({self.variable}) answered {resp.status_code}: {message}",
                                upstream_status=resp.status_code)
         return resp.json()
 
@@ -125,6 +129,32 @@ class Ollama:
         if fmt:
             payload["format"] = fmt
         return (await self._post("/api/chat", payload))["message"]["content"]
+
+    async def stream(self, model: str, messages: list[dict], options: dict | None = None) -> AsyncIterator[str]:
+        """The answer's pieces as the model produces them (Ollama's NDJSON stream of /api/chat)."""
+        payload = {"model": model, "messages": messages, "stream": True,
+                   "options": {"temperature": 0, **(options or {})}}
+        async for data in self._stream_lines("/api/chat", payload):
+            item = json.loads(data)
+            if item.get("error"):
+                raise ServiceError(502, f"{self.kind} at {self.url} ({self.variable}): {item['error']}")
+            piece = (item.get("message") or {}).get("content")
+            if piece:
+                yield piece
+
+    async def _stream_lines(self, path: str, payload: dict) -> AsyncIterator[str]:
+        try:
+            async with httpx.AsyncClient(base_url=self.url, timeout=TIMEOUT) as client, \
+                    client.stream("POST", path, json=payload) as resp:
+                if resp.status_code != 200:
+                    await resp.aread()
+                    raise ServiceError(502, f"{self.kind} at {self.url} ({self.variable}) answered "
+                                            f"{resp.status_code}: {resp.text[:200]}", upstream_status=resp.status_code)
+                async for line in resp.aiter_lines():
+                    if line.strip():
+                        yield line
+        except httpx.HTTPError as exc:
+            raise ServiceError(502, f"{self.kind} at {self.url} ({self.variable}) unreachable: {exc}") from exc
 
     async def see(self, model: str, prompt: str, image_b64: str) -> str:
         payload = {"model": model, "stream": False, "options": {"temperature": 0},
@@ -145,6 +175,74 @@ class Ollama:
                 return (await client.get(self.url + "/api/version")).status_code == 200
         except httpx.HTTPError:
             return False
+
+
+class OpenAIServer(Ollama):
+    kind = "OpenAI server"
+    """The same client over an OpenAI-compatible server (vLLM): chat completions, JSON schemas as
+    response_format json_schema (vLLM's guided decoding), streaming as server-sent events."""
+
+    async def chat(self, model: str, messages: list[dict], fmt: str | dict | None = None,
+                   options: dict | None = None) -> str:
+        payload: dict[str, Any] = {"model": model, "messages": messages, "temperature": 0}
+        if fmt == "json":
+            payload["response_format"] = {"type": "json_object"}
+        elif isinstance(fmt, dict):
+            payload["response_format"] = {"type": "json_schema", "json_schema": {"name": "answer", "schema": fmt}}
+        if (options or {}).get("repeat_penalty") is not None:
+            payload["repetition_penalty"] = options["repeat_penalty"]  # vLLM's name for Ollama's repeat_penalty
+        body = await self._post("/v1/chat/completions", payload)
+        return body["choices"][0]["message"]["content"]
+
+    async def generate(self, model: str, prompt: str, fmt: str | dict | None = None) -> str:
+        return await self.chat(model, [{"role": "user", "content": prompt}], fmt)
+
+    async def stream(self, model: str, messages: list[dict], options: dict | None = None) -> AsyncIterator[str]:
+        """The answer's pieces as the server produces them (server-sent events ending in `data: [DONE]`)."""
+        payload: dict[str, Any] = {"model": model, "messages": messages, "stream": True, "temperature": 0}
+        if (options or {}).get("repeat_penalty") is not None:
+            payload["repetition_penalty"] = options["repeat_penalty"]
+        done = False
+        async for line in self._stream_lines("/v1/chat/completions", payload):
+            if not line.startswith("data: "):
+                continue
+            if line == "data: [DONE]":
+                done = True
+                break
+            delta = (json.loads(line[6:]).get("choices") or [{}])[0].get("delta") or {}
+            if delta.get("content"):
+                yield delta["content"]
+        if not done:
+            raise ServiceError(502, f"{self.kind} at {self.url} ({self.variable}): the stream ended without [DONE]")
+
+    async def ping(self) -> None:
+        """Raise unless the server answers GET /v1/models (a /health probe)."""
+        async with httpx.AsyncClient(timeout=3) as client:
+            (await client.get(self.url + "/v1/models")).raise_for_status()
+
+
+# Answers that restate facts: Ollama's default repeat penalty (1.1) makes a small model change repeated digits
+# ("6686" -> "668"); these services copy names and numbers, so they ask for none.
+COPYING = {"repeat_penalty": 1.0}
+
+
+def conversation(system: str, examples: list[tuple[str, str]], user: str) -> list[dict]:
+    """A chat of the instruction, worked examples (user, assistant) and the request: a small model follows
+    examples far better than instructions (measured: 97-98 of 100 facts restated right with two examples)."""
+    out = [{"role": "system", "content": system}]
+    for asked, answered in examples:
+        out += [{"role": "user", "content": asked}, {"role": "assistant", "content": answered}]
+    return out + [{"role": "user", "content": user}]
+
+
+def llm_from_env(ollama_variable: str = "OLLAMA_URL") -> tuple[Ollama, str, str]:
+    """(client, URL, its variable) of this service's LLM: LLM_API=openai with LLM_BASE_URL (an OpenAI-compatible
+    server such as vLLM), else the Ollama at ollama_variable."""
+    if os.environ.get("LLM_API", "ollama") == "openai":
+        url = env("LLM_BASE_URL")
+        return OpenAIServer(url, "LLM_BASE_URL"), url, "LLM_BASE_URL"
+    url = env(ollama_variable)
+    return Ollama(url, ollama_variable), url, ollama_variable
 
 
 async def probe(check: Callable[[], Awaitable[Any]]) -> str:

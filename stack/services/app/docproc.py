@@ -13,7 +13,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .common import TIMEOUT, Ollama, ServiceError, env, health_handler, json_errors, on_startup, serve
+from .common import (
+    COPYING,
+    TIMEOUT,
+    Ollama,
+    ServiceError,
+    conversation,
+    env,
+    health_handler,
+    json_errors,
+    llm_from_env,
+    on_startup,
+    serve,
+)
 from .stores import pg_connect, pg_ping, pg_schema, redis_client, redis_ping
 from .uploads import page_images, read_upload
 
@@ -23,7 +35,8 @@ DDL = """CREATE TABLE IF NOT EXISTS documents (
   text TEXT NOT NULL, summary TEXT NOT NULL, entities JSONB NOT NULL DEFAULT '[]',
   created_at TIMESTAMPTZ NOT NULL DEFAULT now())"""
 VISION_PROMPT = "Read this document image and return all the text it contains, exactly as written."
-SUMMARY_PROMPT = "Summarize the document in one or two sentences. Keep its numbers and names.\nText: {text}"
+SUMMARY_SYSTEM = "You summarize documents in one or two sentences, keeping their numbers and names exactly as written."
+SUMMARY_EXAMPLES = [("Text: INVOICE 5120 GLOBEX", "This is invoice 5120 from GLOBEX.")]
 COLUMNS = ("id", "filename", "kind", "pages", "text", "summary", "entities")
 
 
@@ -40,10 +53,10 @@ async def post_json(url: str, payload: dict, what: str) -> dict:
 
 def create_app() -> Starlette:
     vision_url, vision_model = env("VISION_OLLAMA_URL"), env("VISION_MODEL")
-    llm_url, llm_model = env("OLLAMA_URL"), env("LLM_MODEL")
+    (llm, llm_url, llm_var), llm_model = llm_from_env(), env("LLM_MODEL")
     rag_url = os.environ.get("CLIENT_RAG_URL", "http://client-rag-service:8105").rstrip("/")
     ner_url = os.environ.get("NER_GRAPH_URL", "http://ner-graph-service:8108").rstrip("/")
-    vision, llm = Ollama(vision_url, "VISION_OLLAMA_URL"), Ollama(llm_url, "OLLAMA_URL")
+    vision = Ollama(vision_url, "VISION_OLLAMA_URL")
 
     @json_errors
     async def upload(request: Request) -> Response:
@@ -57,7 +70,8 @@ def create_app() -> Starlette:
             try:
                 pages = page_images(data, kind)
                 text = "\n".join([await vision.see(vision_model, VISION_PROMPT, p) for p in pages]).strip()
-                summary = await llm.generate(llm_model, SUMMARY_PROMPT.format(text=text))
+                summary = await llm.chat(llm_model, conversation(SUMMARY_SYSTEM, SUMMARY_EXAMPLES, f"Text: {text}"),
+                                         options=COPYING)
                 await post_json(f"{rag_url}/ingest", {"id": doc_id, "text": text,
                                                       "metadata": {"filename": filename}}, "client-rag-service")
                 ner = await post_json(f"{ner_url}/extract", {"document_id": doc_id, "text": text},
@@ -102,7 +116,7 @@ def create_app() -> Starlette:
 
     health = health_handler(
         "doc-processor",
-        {"VISION_OLLAMA_URL": vision_url, "OLLAMA_URL": llm_url, "CLIENT_RAG_URL": rag_url, "NER_GRAPH_URL": ner_url},
+        {"VISION_OLLAMA_URL": vision_url, llm_var: llm_url, "CLIENT_RAG_URL": rag_url, "NER_GRAPH_URL": ner_url},
         {"VISION_MODEL": vision_model, "LLM_MODEL": llm_model}, {"postgres": pg_ping, "redis": redis_ping})
     return Starlette(routes=[Route("/health", health), Route("/documents", upload, methods=["POST"]),
                              Route("/documents/{id}", read), Route("/jobs/{id}", job)],

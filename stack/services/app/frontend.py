@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -63,6 +64,8 @@ async def proxy(request: Request) -> Response:
     if key not in SERVICES:
         return JSONResponse({"error": f"unknown service {key!r}"}, status_code=404)
     headers = {k: v for k, v in request.headers.items() if k.lower() in ("content-type", "accept")}
+    if path.endswith("/stream"):  # an answer sent as it is produced: passed on as it arrives
+        return await proxy_stream(request, key, path, headers)
     try:
         async with httpx.AsyncClient(timeout=TIMEOUT) as client:
             resp = await client.request(request.method, f"{upstream(key)}/{path}", content=await request.body(),
@@ -71,6 +74,27 @@ async def proxy(request: Request) -> Response:
         return JSONResponse({"error": f"{SERVICES[key][0]} unreachable: {exc}"}, status_code=502)
     return Response(resp.content, status_code=resp.status_code,
                     media_type=resp.headers.get("content-type", "application/json"))
+
+
+async def proxy_stream(request: Request, key: str, path: str, headers: dict) -> Response:
+    client = httpx.AsyncClient(timeout=TIMEOUT)
+    try:
+        upstream_req = client.build_request(request.method, f"{upstream(key)}/{path}", content=await request.body(),
+                                            headers=headers, params=request.query_params)
+        resp = await client.send(upstream_req, stream=True)
+    except httpx.HTTPError as exc:
+        await client.aclose()
+        return JSONResponse({"error": f"{SERVICES[key][0]} unreachable: {exc}"}, status_code=502)
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in resp.aiter_raw():
+                yield chunk
+        finally:
+            await resp.aclose()
+            await client.aclose()
+    return StreamingResponse(body(), status_code=resp.status_code,
+                             media_type=resp.headers.get("content-type", "text/event-stream"))
 
 
 def create_app() -> Starlette:

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .common import Ollama, ServiceError, env, health_handler, json_errors, read_json, serve
+from .common import COPYING, ServiceError, conversation, env, health_handler, json_errors, llm_from_env, read_json, serve
 from .stores import Neo4jHTTP
 
 TYPES = ["ORGANIZATION", "PERSON", "LOCATION", "DATE", "NUMBER", "PRODUCT"]
@@ -24,8 +24,6 @@ SYSTEM = ("You extract named entities: organisations, people, places, dates, and
 EXAMPLES = [("Invoice 1234 was paid by Globex in Paris.",
              [("1234", "NUMBER"), ("Globex", "ORGANIZATION"), ("Paris", "LOCATION")]),
             ("RECEIPT 5678 INITECH", [("5678", "NUMBER"), ("INITECH", "ORGANIZATION")])]
-# Copying needs repetition: Ollama's default repeat penalty (1.1) makes a small model change repeated digits.
-OPTIONS = {"repeat_penalty": 1.0}
 MERGE = ("MERGE (d:Document {id: $document_id}) WITH d UNWIND $entities AS ent "
          "MERGE (e:Entity {name: ent.name}) SET e.type = ent.type MERGE (d)-[:MENTIONS]->(e)")
 LIST_ALL = "MATCH (e:Entity) RETURN e.name AS name, e.type AS type ORDER BY name"
@@ -35,11 +33,9 @@ LIST_DOC = ("MATCH (:Document {id: $document_id})-[:MENTIONS]->(e:Entity) "
 
 def messages(text: str) -> list[dict]:
     """The extraction as a conversation: the instruction, two worked examples, then the text."""
-    out = [{"role": "system", "content": SYSTEM}]
-    for example, ents in EXAMPLES:
-        out += [{"role": "user", "content": f"Text: {example}"},
-                {"role": "assistant", "content": json.dumps({"entities": [{"name": n, "type": t} for n, t in ents]})}]
-    return out + [{"role": "user", "content": f"Text: {text}"}]
+    shown = [(f"Text: {example}", json.dumps({"entities": [{"name": n, "type": t} for n, t in ents]}))
+             for example, ents in EXAMPLES]
+    return conversation(SYSTEM, shown, f"Text: {text}")
 
 
 def words(text: str) -> str:
@@ -71,8 +67,8 @@ def parse_entities(raw: str) -> list[dict]:
 
 
 def create_app() -> Starlette:
-    url, model = env("OLLAMA_URL"), env("OLLAMA_MODEL")
-    llm, graph = Ollama(url, "OLLAMA_URL"), Neo4jHTTP()
+    (llm, url, url_var), model = llm_from_env(), env("OLLAMA_MODEL")
+    graph = Neo4jHTTP()
 
     @json_errors
     async def extract(request: Request) -> Response:
@@ -81,7 +77,7 @@ def create_app() -> Starlette:
         if not text:
             raise ServiceError(400, "empty text: send {\"text\": \"...\", \"document_id\": \"...\"}")
         doc_id = str(data.get("document_id") or "adhoc")
-        entities = grounded(parse_entities(await llm.chat(model, messages(text), fmt=SCHEMA, options=OPTIONS)), text)
+        entities = grounded(parse_entities(await llm.chat(model, messages(text), fmt=SCHEMA, options=COPYING)), text)
         if entities:
             await graph.run((MERGE, {"document_id": doc_id, "entities": entities}))
         return JSONResponse({"document_id": doc_id, "entities": entities, "model": model}, status_code=201)
@@ -92,7 +88,7 @@ def create_app() -> Starlette:
         (rows,) = await graph.run((LIST_DOC, {"document_id": doc_id}) if doc_id else (LIST_ALL, {}))
         return JSONResponse({"document_id": doc_id, "entities": rows})
 
-    health = health_handler("ner-graph-service", {"OLLAMA_URL": url, "NEO4J_URL": graph.url},
+    health = health_handler("ner-graph-service", {url_var: url, "NEO4J_URL": graph.url},
                             {"OLLAMA_MODEL": model}, {"neo4j": graph.ping})
     return Starlette(routes=[Route("/health", health), Route("/extract", extract, methods=["POST"]),
                              Route("/entities", listing)])

@@ -9,25 +9,38 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .common import Ollama, ServiceError, env, health_handler, json_errors, on_startup, read_json, serve
+from .common import (
+    COPYING,
+    ServiceError,
+    conversation,
+    env,
+    health_handler,
+    json_errors,
+    llm_from_env,
+    on_startup,
+    read_json,
+    serve,
+)
 from .stores import pg_connect, pg_ping, pg_schema
 
 DDL = """CREATE TABLE IF NOT EXISTS notes (
   id TEXT PRIMARY KEY, raw TEXT NOT NULL, structured TEXT NOT NULL, model TEXT NOT NULL,
   created_at TIMESTAMPTZ NOT NULL DEFAULT now())"""
-PROMPT = "Convert these raw notes into structured notes, one bullet per point.\nNotes: {text}"
+SYSTEM = ("You turn raw notes into structured notes: one bullet per point, keeping every name and number exactly "
+          "as written.")
+EXAMPLES = [("Notes: Called Globex on Tuesday. Pay invoice 3381 next week.",
+             "- Called Globex on Tuesday.\n- Pay invoice 3381 next week.")]
 
 
 def create_app() -> Starlette:
-    url, model = env("OLLAMA_URL"), env("OLLAMA_MODEL")
-    llm = Ollama(url, "OLLAMA_URL")
+    (llm, url, url_var), model = llm_from_env(), env("OLLAMA_MODEL")
 
     @json_errors
     async def create(request: Request) -> Response:
         text = str((await read_json(request)).get("text", "")).strip()
         if not text:
             raise ServiceError(400, "empty note: send {\"text\": \"...\"}")
-        structured = await llm.generate(model, PROMPT.format(text=text))
+        structured = await llm.chat(model, conversation(SYSTEM, EXAMPLES, f"Notes: {text}"), options=COPYING)
         note_id = uuid.uuid4().hex
         conn = await pg_connect()
         async with conn:
@@ -46,7 +59,7 @@ def create_app() -> Starlette:
             raise ServiceError(404, f"no note {request.path_params['id']}")
         return JSONResponse(dict(zip(("id", "raw", "structured", "model"), row)))
 
-    health = health_handler("notes-service", {"OLLAMA_URL": url}, {"OLLAMA_MODEL": model}, {"postgres": pg_ping})
+    health = health_handler("notes-service", {url_var: url}, {"OLLAMA_MODEL": model}, {"postgres": pg_ping})
     return Starlette(routes=[Route("/health", health), Route("/notes", create, methods=["POST"]),
                              Route("/notes/{id}", read)], lifespan=on_startup(lambda: pg_schema(DDL)))
 

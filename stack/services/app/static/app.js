@@ -30,8 +30,27 @@ document.querySelector("#ask-form").addEventListener("submit", async (ev) => {
   const out = document.querySelector("#ask-result");
   const question = new FormData(ev.target).get("question");
   out.textContent = "Thinking...";
-  await show(out, await fetch("/api/rag/ask", {
-    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ question }) }));
+  // the answer streams in (server-sent events from rag-service), token by token
+  const res = await fetch("/api/rag/ask/stream", {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ question }) });
+  if (!res.ok || !res.body) { await show(out, res); return; }
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "", answer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true });
+    const events = buffer.split("\n\n");
+    buffer = events.pop();
+    for (const ev of events) {
+      if (!ev.startsWith("data: ")) continue;
+      const data = JSON.parse(ev.slice(6));
+      if (data.token) { answer += data.token; out.textContent = answer; }
+      if (data.error) { out.textContent = `error: ${data.error}`; }
+      if (data.done) { out.dataset.done = "true"; out.textContent = data.answer; }
+    }
+  }
 });
 
 loadHealth().catch((err) => {
