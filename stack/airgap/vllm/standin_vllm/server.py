@@ -123,7 +123,9 @@ def main(argv: list[str] | None = None) -> None:
     threads = max(1, len(os.sched_getaffinity(0)))
     models = [ModelSettings(model=args.model, model_alias=name, n_ctx=args.max_model_len, n_threads=threads,
                             n_threads_batch=threads, verbose=False) for name in args.served_model_name]
-    app = create_app(server_settings=ServerSettings(host=args.host, port=args.port), model_settings=models)
+    # queue concurrent requests as vLLM does (llama.cpp's server would otherwise cancel a running stream)
+    app = create_app(server_settings=ServerSettings(host=args.host, port=args.port, interrupt_requests=False),
+                     model_settings=models)
     print(f"vLLM stand-in (llama.cpp's OpenAI server, NOT vLLM): serving {args.model} as "
           f"{', '.join(args.served_model_name)} on {args.host}:{args.port} with {threads} thread(s)", flush=True)
     front = VLLMFront(app, args.served_model_name, os.environ.get("VLLM_STANDIN_DONE", "on") == "off")
