@@ -32,7 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 STACK_DIR = ROOT / "stack"
 SUITE = "stackgate_suite"
 CONTRACT = [f"{SUITE}/contract/test_compose_contract.py", f"{SUITE}/contract/test_security.py"]
-SMOKE = [f"{SUITE}/smoke", f"{SUITE}/contract/test_routing.py", f"{SUITE}/contract/test_ollama_api.py"]
+SMOKE = [f"{SUITE}/smoke", f"{SUITE}/contract/test_routing.py", f"{SUITE}/contract/test_ollama_api.py",
+         f"{SUITE}/contract/test_openai_api.py"]
 RELEASE = [*SMOKE, f"{SUITE}/resilience", f"{SUITE}/isolation", f"{SUITE}/rollback"]  # the release gate's paths
 
 REPORT_DIR = Path(os.environ.get("STACKGATE_REPORTS") or ROOT / "reports") / "faults"
