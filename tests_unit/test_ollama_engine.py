@@ -11,6 +11,14 @@ import pytest
 from standin_ollama import engine, store
 
 
+@pytest.fixture
+def blob(tmp_path):
+    """A model blob (its content does not matter to the scheduler)."""
+    path = tmp_path / "blob"
+    path.write_bytes(b"gguf")
+    return path
+
+
 class FakeContext:
     closed = False
 
@@ -18,9 +26,7 @@ class FakeContext:
         self.closed = True
 
 
-def test_a_model_loads_on_first_use_and_unloads_when_keep_alive_runs_out(tmp_path):
-    blob = tmp_path / "blob"
-    blob.write_bytes(b"gguf")
+def test_a_model_loads_on_first_use_and_unloads_when_keep_alive_runs_out(blob):
     loads: list = []
     sched = engine.Scheduler(loader=lambda p: loads.append(p) or FakeContext())
 
@@ -37,9 +43,7 @@ def test_a_model_loads_on_first_use_and_unloads_when_keep_alive_runs_out(tmp_pat
     asyncio.run(scenario())
 
 
-def test_keep_alive_zero_unloads_right_after_the_request_and_negative_keeps_it(tmp_path):
-    blob = tmp_path / "blob"
-    blob.write_bytes(b"gguf")
+def test_keep_alive_zero_unloads_right_after_the_request_and_negative_keeps_it(blob):
     sched = engine.Scheduler(loader=lambda p: FakeContext())
 
     async def scenario() -> None:
@@ -52,9 +56,7 @@ def test_keep_alive_zero_unloads_right_after_the_request_and_negative_keeps_it(t
     asyncio.run(scenario())
 
 
-def test_past_max_queue_a_request_gets_ollamas_busy_error(tmp_path, monkeypatch):
-    blob = tmp_path / "blob"
-    blob.write_bytes(b"gguf")
+def test_past_max_queue_a_request_gets_ollamas_busy_error(blob, monkeypatch):
     monkeypatch.setenv("OLLAMA_NUM_PARALLEL", "1")
     monkeypatch.setenv("OLLAMA_MAX_QUEUE", "1")
     sched = engine.Scheduler(loader=lambda p: FakeContext())
@@ -71,9 +73,7 @@ def test_past_max_queue_a_request_gets_ollamas_busy_error(tmp_path, monkeypatch)
     asyncio.run(scenario())
 
 
-def test_num_parallel_loads_one_context_per_slot(tmp_path, monkeypatch):
-    blob = tmp_path / "blob"
-    blob.write_bytes(b"gguf")
+def test_num_parallel_loads_one_context_per_slot(blob, monkeypatch):
     monkeypatch.setenv("OLLAMA_NUM_PARALLEL", "2")
     sched = engine.Scheduler(loader=lambda p: FakeContext())
 
@@ -170,9 +170,7 @@ def test_a_stream_whose_reader_goes_away_releases_its_slot_only_after_the_thread
     assert released == [False]
 
 
-def test_keep_alive_zero_does_not_close_a_context_a_waiting_request_is_about_to_get(tmp_path):
-    blob = tmp_path / "blob"
-    blob.write_bytes(b"gguf")
+def test_keep_alive_zero_does_not_close_a_context_a_waiting_request_is_about_to_get(blob):
     sched = engine.Scheduler(loader=lambda p: FakeContext())
 
     async def scenario() -> None:

@@ -21,7 +21,7 @@ from .engine import Weights, local_weights
 from .names import normalise, split
 
 MODEL_LAYER = "application/vnd.ollama.image.model"
-REGISTRY_HOST = "registry.ollama.ai"  # where Ollama keeps the manifests of library models
+REGISTRY_HOST = "local"  # Ollama files manifests under its registry's name; the stand-in has no registry
 
 
 def models_dir() -> Path:
