@@ -14,11 +14,34 @@ from .common import COPYING, ServiceError, conversation, env, health_handler, js
 from .stores import Neo4jHTTP
 
 TYPES = ["ORGANIZATION", "PERSON", "LOCATION", "DATE", "NUMBER", "PRODUCT"]
-# The answer's shape, enforced by the Ollama (format = this JSON schema: llama.cpp's grammar), not asked for.
-SCHEMA = {"type": "object", "required": ["entities"], "properties": {"entities": {
-    "type": "array", "maxItems": 8, "items": {
-        "type": "object", "required": ["name", "type"],
-        "properties": {"name": {"type": "string", "maxLength": 60}, "type": {"type": "string", "enum": TYPES}}}}}}
+MAX_SPAN_WORDS = 3  # an entity's name is at most this many consecutive words of the text
+MAX_SPANS = 400  # a longer text offers its first spans only (the grammar grows with the list)
+
+
+def spans(text: str) -> list[str]:
+    """The names an entity may have: runs of up to MAX_SPAN_WORDS consecutive words of the text, as written
+    (edge punctuation dropped), first occurrence first."""
+    tokens = [t.strip(".,;:!?()[]{}\"'") for t in text.split()]
+    out: dict[str, None] = {}
+    for i in range(len(tokens)):
+        for j in range(i + 1, min(i + MAX_SPAN_WORDS, len(tokens)) + 1):
+            run = tokens[i:j]
+            if all(run) and len(out) < MAX_SPANS:
+                out.setdefault(" ".join(run)[:60], None)
+    return list(out)
+
+
+def schema_for(text: str) -> dict:
+    """The answer's shape, enforced by the Ollama (format = this JSON schema: llama.cpp's grammar), not asked
+    for: a list of entities whose names are spans of this very text, so a name is copied, never retyped."""
+    names = spans(text)
+    name = {"type": "string", "enum": names} if names else {"type": "string", "maxLength": 60}
+    return {"type": "object", "required": ["entities"], "properties": {"entities": {
+        "type": "array", "maxItems": 8, "items": {
+            "type": "object", "required": ["name", "type"],
+            "properties": {"name": name, "type": {"type": "string", "enum": TYPES}}}}}}
+
+
 SYSTEM = ("You extract named entities: organisations, people, places, dates, and numbers or codes. Each entity's "
           "name is copied exactly from the text. Answer with JSON only.")
 EXAMPLES = [("Invoice 1234 was paid by Globex in Paris.",
@@ -77,7 +100,7 @@ def create_app() -> Starlette:
         if not text:
             raise ServiceError(400, "empty text: send {\"text\": \"...\", \"document_id\": \"...\"}")
         doc_id = str(data.get("document_id") or "adhoc")
-        entities = grounded(parse_entities(await llm.chat(model, messages(text), fmt=SCHEMA, options=COPYING)), text)
+        entities = grounded(parse_entities(await llm.chat(model, messages(text), fmt=schema_for(text), options=COPYING)), text)
         if entities:
             await graph.run((MERGE, {"document_id": doc_id, "entities": entities}))
         return JSONResponse({"document_id": doc_id, "entities": entities, "model": model}, status_code=201)
