@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PYTEST := $(BIN)/python -m pytest
 REPORT_OPTS = --self-contained-html
 
-.PHONY: setup smoke smoke-vllm release test unit bench bench-isolation bench-llm clean venv
+.PHONY: setup smoke smoke-vllm release release-vllm test unit bench bench-isolation bench-llm clean venv
 
 venv: $(VENV)/.installed
 
@@ -35,10 +35,17 @@ smoke-vllm: setup
 release: setup
 	$(PYTEST) -m "smoke or resilience or isolation or rollback" --gate release --html=reports/release.html $(REPORT_OPTS) --junitxml=reports/release.xml
 
-## test: the project's own tests: unit, contract, smoke, rollback (reports/test.html + .xml), then the
-## fault catalogue in a session of its own (it needs the stack's ports): reports/faults.html + .xml
+## release-vllm: the release gate of the Phase 2 layout: its smoke gate, then the rollback to the separated
+## deployment (judged by manifest.yaml) and forward again: reports/release-vllm.html
+release-vllm: setup
+	$(PYTEST) -m "smoke or rollback" --gate release --manifest=stack/manifest-vllm.yaml --html=reports/release-vllm.html $(REPORT_OPTS) --junitxml=reports/release-vllm.xml
+
+## test: the project's own tests: unit, contract, smoke, rollback (reports/test.html + .xml), the vLLM layout's
+## release gate (reports/release-vllm.html), then the fault catalogue in a session of its own (it needs the
+## stack's ports): reports/faults.html + .xml
 test: setup
 	$(PYTEST) --gate release --html=reports/test.html $(REPORT_OPTS) --junitxml=reports/test.xml
+	$(PYTEST) -m "smoke or rollback" --gate release --manifest=stack/manifest-vllm.yaml --html=reports/release-vllm.html $(REPORT_OPTS) --junitxml=reports/release-vllm.xml
 	$(PYTEST) tests_faults --html=reports/faults-run.html $(REPORT_OPTS) --junitxml=reports/faults.xml
 
 ## unit: only the fast tests without Docker

@@ -150,13 +150,13 @@ class Fault:
     env: tuple[tuple[str, str], ...] = ()  # environment of the suite run (e.g. a browser that cannot start)
     watch_logs_s: float = 0.0            # how long the group's log scan must keep watching
     status: str = "FAIL"                 # what the metric must read: FAIL, or UNKNOWN (evidence missing)
-    suite: str = "smoke"                 # the tests its group runs: smoke, resilience or isolation (+ smoke), release
+    suite: str = "smoke"                 # the tests its group runs: smoke, resilience, isolation or rollback (+ smoke), release
     manifest: str = "manifest.yaml"      # the manifest (in stack/) its group is tested against
 
 
 CLEAN_GROUPS = ("static-clean", "clean")  # false-alarm checks: no fault, no failure
 SUITES = {"smoke": SMOKE, "resilience": [*SMOKE, f"{SUITE}/resilience"], "isolation": [*SMOKE, f"{SUITE}/isolation"],
-          "release": RELEASE}  # a fault's suite
+          "rollback": [*SMOKE, f"{SUITE}/rollback"], "release": RELEASE}  # a fault's suite
 
 
 # --- running ----------------------------------------------------------------------------------

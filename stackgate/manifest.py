@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +92,20 @@ class Manifest:
     exposed_ollamas: dict[str, str] = field(default_factory=dict)  # Ollama -> why it may bind beyond loopback
     versions: dict[str, dict[str, Any]] = field(default_factory=dict)  # package -> server, requirement files
     isolation: Any = None  # isolation.Isolation: LLM latency under a vision burst, and its bound
+    rollback_manifest: str = ""  # rollback.manifest: the layout a rollback moves to is another manifest's deployment
+
+    def rollback_target(self) -> RollbackTarget | None:
+        """Where a rollback moves this stack, described by a manifest of its own: another manifest's deployment
+        (`rollback.manifest`), or this manifest's simple layout as one Ollama that serves every model and that
+        every route points at; None when the manifest declares neither."""
+        if self.rollback_manifest:
+            return RollbackTarget(load(self.path.parent / self.rollback_manifest), "separated")
+        if "simple" not in self.layouts or self.rollback_ollama not in self.ollamas:
+            return None
+        one = replace(self.ollamas[self.rollback_ollama], models=self.rollback_models, must_not_hold=())
+        services = {n: replace(s, routes={v: one.name for v in s.routes}) for n, s in self.services.items()
+                    if n not in self.ollamas or n == one.name}
+        return RollbackTarget(replace(self, ollamas={one.name: one}, services=services), "simple")
 
     def startup_timeout_s(self, profiles: list[str] | tuple[str, ...] = (), first_run: bool = True) -> float:
         """The bound of `up --wait`: the profile's (or the default) first-run or later-start budget."""
@@ -144,6 +158,22 @@ def _regex(text: str, where: str) -> re.Pattern[str]:
         return re.compile(text)
     except re.error as exc:
         raise ManifestError(f"manifest: {where} is not a valid regex: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class RollbackTarget:
+    """A layout a rollback moves to, and the manifest whose expectations it must meet there."""
+
+    manifest: Manifest
+    layout: str
+
+    @property
+    def label(self) -> str:
+        """How reports name it: 'simple', or 'separated (manifest.yaml)' for another manifest's deployment."""
+        return self.layout if self.layout == "simple" else f"{self.layout} ({self.manifest.path.name})"
+
+    def compose_files(self, profiles: list[str]) -> list[Path]:
+        return self.manifest.compose_files(self.layout, profiles)
 
 
 def load(path: str | Path | None = None) -> Manifest:
@@ -209,6 +239,9 @@ def load(path: str | Path | None = None) -> Manifest:
     if missing:
         raise ManifestError(f"manifest: Ollama(s) {', '.join(missing)} are not listed under services")
     rollback = raw.get("rollback") or {"ollama": "", "models": []}
+    if rollback.get("manifest") and not (path.parent / str(rollback["manifest"])).is_file():
+        raise ManifestError(f"manifest: rollback.manifest names {rollback['manifest']}, which is not a file "
+                            f"beside {path.name}")
     logs = raw.get("logs") or {}
     return Manifest(
         path=path,
@@ -220,8 +253,9 @@ def load(path: str | Path | None = None) -> Manifest:
         host=str(compose.get("host", "localhost")),
         ollamas=ollamas,
         services=services,
-        rollback_ollama=str(rollback["ollama"]),
-        rollback_models=tuple(rollback["models"]),
+        rollback_ollama=str(rollback.get("ollama", "")),
+        rollback_models=tuple(rollback.get("models", ())),
+        rollback_manifest=str(rollback.get("manifest", "")),
         rollback_keeps=tuple(_keeps(rollback.get("keeps") or [], roundtrips)),
         roundtrips=roundtrips,
         error_pattern=_regex(logs.get("error_pattern", r"(?i)\berror\b"), "logs.error_pattern"),

@@ -24,7 +24,7 @@ METRICS: dict[str, str] = {
     "ollama-api": "Ollama API conformance",
     "openai-api": "OpenAI API conformance of the OpenAI-compatible LLM server",
     "security": "Security: no unsuppressed compose-lint finding, nothing exposed",
-    "rollback": "Clean rollback to the simple stack and forward again",
+    "rollback": "Clean rollback (simple stack, or the previous deployment) and forward again",
     "resilience": "Recovers from restarts, a registry outage and a paused Ollama",
     "isolation": "LLM latency holds while vision work runs (the separation's purpose)",
     "gpu": "Ollamas run their models on the GPU (when the host has one)",

@@ -33,7 +33,7 @@ REPORTS = Path(os.environ.get("STACKGATE_REPORTS") or Path.cwd() / "reports")
 MARKERS = {
     "smoke": "the smoke gate (pytest -m smoke)",
     "contract": "static compose contract, routing and API conformance",
-    "rollback": "rollback to the simple layout and forward again",
+    "rollback": "the move to the rollback layout (simple stack or previous deployment) and forward again",
     "resilience": "restarts, a registry outage and a paused Ollama (release gate, not smoke)",
     "isolation": "LLM latency under a vision burst (release gate, not smoke)",
     "gpu": "needs an nvidia runtime or CDI GPU devices",

@@ -1,5 +1,6 @@
-"""The seed's rollback plan, as steps on one compose project: `down` separated (volumes kept), `up`
-simple, and forward again. Each step is timed; the data volumes are shared by name."""
+"""The seed's rollback plan, as steps on one compose project: `down` the deployment (volumes kept), `up`
+the rollback layout (the simple stack, or another manifest's deployment), and forward again. Each step is
+timed; the data volumes are shared by name."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import time
 from dataclasses import dataclass, field
 
 from .errors import StackStartError
+from .manifest import RollbackTarget
 from .stack import Stack, StackCompose, failure_summary
 
 
@@ -39,8 +41,9 @@ class Rollback:
     errors: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # layout -> service -> error lines
 
 
-    def _compose(self, layout: str) -> StackCompose:
-        return StackCompose.for_layout(self.stack.manifest, layout, self.profiles, self.stack.project)
+    def __post_init__(self) -> None:
+        self.home = RollbackTarget(self.stack.manifest, self.stack.layout)  # where `forward` goes back to
+        self.at = self.home
 
     def _timed(self, name: str, fn) -> Step:  # noqa: ANN001
         t0 = time.monotonic()
@@ -54,14 +57,18 @@ class Rollback:
             raise StackStartError(f"rollback step '{name}' failed: {step.detail}")
         return step
 
-    def switch(self, to_layout: str) -> None:
+    def switch(self, to: RollbackTarget) -> None:
         """The seed's commands: `down` the current layout (volumes kept, no --remove-orphans), then `up -d`
-        the other one (waiting for healthy); the current layout's error lines are captured before it goes."""
-        self.errors[self.stack.layout] = error_lines(self.stack, since=self.stack.ready_at)
-        current = self._compose(self.stack.layout)
-        self._timed(f"down {self.stack.layout} (volumes kept)", current.down)
-        target = self._compose(to_layout)
-        self._timed(f"up -d {to_layout}", target.start)
-        self.stack.layout, self.stack.compose = to_layout, target
-        self.stack.files = self.stack.manifest.compose_files(to_layout, self.profiles)
+        the target (waiting for healthy); the current layout's error lines are captured before it goes. From
+        then on the stack is judged by the target's manifest."""
+        self.errors[self.at.label] = error_lines(self.stack, since=self.stack.ready_at)
+        self._timed(f"down {self.at.label} (volumes kept)", self._compose(self.at).down)
+        target = self._compose(to)
+        self._timed(f"up -d {to.label}", target.start)
+        self.stack.manifest, self.stack.layout, self.stack.compose = to.manifest, to.layout, target
+        self.stack.files = to.compose_files(self.profiles)
         self.stack.ready_at = time.time()
+        self.at = to
+
+    def _compose(self, where: RollbackTarget) -> StackCompose:
+        return StackCompose.for_layout(where.manifest, where.layout, self.profiles, self.stack.project)

@@ -143,10 +143,18 @@ def write_data(http: httpx.Client, manifest: Manifest, run_facts: dict[str, str]
     return kept
 
 
+def unanswered(http: httpx.Client, manifest: Manifest, kept: dict[str, dict]) -> dict[str, list[str]]:
+    """service -> the problems of the reading steps it failed, over each kept round-trip with the values
+    written before (empty: everything written is still answered)."""
+    out: dict[str, list[str]] = {}
+    for name, values in kept.items():
+        for r in run_chain(http, manifest, manifest.roundtrips[name], dict(values), writes=False).values():
+            if r.problems:
+                out.setdefault(r.service, []).extend(r.problems)
+    return out
+
+
 def still_answerable(http: httpx.Client, manifest: Manifest, kept: dict[str, dict]) -> tuple[bool, str]:
     """(ok, detail): the reading steps of each kept round-trip, with the values written before."""
-    problems = []
-    for name, values in kept.items():
-        results = run_chain(http, manifest, manifest.roundtrips[name], dict(values), writes=False)
-        problems += [p for r in results.values() for p in r.problems]
+    problems = [p for ps in unanswered(http, manifest, kept).values() for p in ps]
     return not problems, "; ".join(problems)

@@ -34,6 +34,12 @@ ollama_run() {
 
 
 
+def _postgres_volume_renamed(doc: dict) -> None:
+    """Postgres of this file in a volume named apart from the other layouts' `postgres_data`."""
+    doc["services"]["postgres"]["volumes"] = ["vllm_postgres_data:/var/lib/postgresql/data"]
+    doc["volumes"]["vllm_postgres_data"] = None
+
+
 def _routing_fault(service: str, var: str, wrong: str) -> Fault:
     return Fault(
         f"route-{service}-{var}", f"{service} {var} pointed at {wrong}",
@@ -72,7 +78,7 @@ CATALOGUE: tuple[Fault, ...] = (
           (compose_edit("docker-compose-simple.yml", lambda d: (
               d["services"]["postgres"].__setitem__("volumes", ["pg_rollback:/var/lib/postgresql/data"]),
               d["volumes"].__setitem__("pg_rollback", None))),),
-          (r"test_simple_layout_keeps_the_data_volume_names",), "compose-contract", "postgres"),
+          (r"test_rollback_layout_keeps_the_data_volume_names",), "compose-contract", "postgres"),
     Fault("seed-doc-processor-env", "the seed's doc-processor: LLM_MODEL but only VISION_OLLAMA_URL",
           (set_env("doc-processor", "OLLAMA_URL", None),),
           (r"test_every_model_a_service_names_is_held_by_the_ollama_it_reaches\[doc-processor\]",
@@ -118,7 +124,7 @@ CATALOGUE: tuple[Fault, ...] = (
           (r"test_no_data_store_publishes_a_port\[production-separated\]",), "security", "postgres",
           may_fail=(r"test_no_data_store_publishes_a_port\[(production\+gpu|airgap)-separated\]",
                     r"test_compose_lint_reports_no_unsuppressed_finding\[separated\]",
-                    r"test_simple_layout_publishes_the_same_ports")),
+                    r"test_rollback_layout_publishes_the_same_ports")),
     Fault("literal-password", "the Postgres password is a literal in the compose file",
           (compose_edit("docker-compose-separated.yml",
                         lambda d: d["services"]["postgres"]["environment"].__setitem__("POSTGRES_PASSWORD", "hunter2")),),
@@ -191,9 +197,9 @@ CATALOGUE: tuple[Fault, ...] = (
     # dynamic, group R: the rollback as the seed writes it leaves a container of the separated layout
     Fault("rollback-leaves-an-orphan", "a container of an older separated layout (renamed service ollama-v1) "
           "survives `down` + `up -d simple`",
-          (), (r"test_rollback_leaves_no_container_or_network_of_the_separated_layout",), "rollback", "ollama-v1",
-          may_fail=(r"test_every_service_is_healthy_on_the_simple_stack",
-                    r"test_forward_again_the_separated_stack_is_healthy_and_keeps_the_data"),
+          (), (r"test_rollback_leaves_no_container_or_network_of_the_layout_it_left",), "rollback", "ollama-v1",
+          may_fail=(r"test_every_service_is_healthy_on_the_rollback_layout",
+                    r"test_forward_again_the_deployment_is_healthy_and_keeps_the_data"),
           group="R", suite="release",
           actions=(foreign_container("ollama-v1", "stackgate/airgap-runtime:latest", "rma-network"),)),
     Fault("entrypoint-repulls-without-registry", "the LLM Ollama's entrypoint pulls every model at every start and "
@@ -241,6 +247,11 @@ CATALOGUE: tuple[Fault, ...] = (
           (r"test_every_model_a_service_names_is_held_by_the_ollama_it_reaches\[notes-service\]",), "models",
           "notes-service", may_fail=(r"test_every_model_a_service_names_is_held_by_the_ollama_it_reaches\[",),
           group="static-vllm", manifest="manifest-vllm.yaml"),
+    Fault("vllm-data-volume-renamed", "the vLLM layout keeps Postgres in a volume of another name than the separated "
+          "deployment it rolls back to",
+          (compose_edit("docker-compose-vllm.yml", _postgres_volume_renamed),),
+          (r"test_rollback_layout_keeps_the_data_volume_names",), "compose-contract", "postgres",
+          group="static-vllm", manifest="manifest-vllm.yaml"),
     # dynamic, group V (the vLLM layout): an LLM service left on Ollama's API, a stream that never ends
     Fault("vllm-service-left-on-ollama", "notes-service still speaks to an Ollama (LLM_API unset, OLLAMA_URL the only "
           "Ollama left) in the vLLM layout",
@@ -255,6 +266,12 @@ CATALOGUE: tuple[Fault, ...] = (
           (set_env("vllm", "VLLM_STANDIN_DONE", "off", file="docker-compose-vllm.airgap.yml"),),
           (r"test_openai_chat_streams_sse_ending_in_done\[vllm\]",), "openai-api", "vllm",
           group="V", manifest="manifest-vllm.yaml"),
+    # dynamic, group W: the rollback from the vLLM layout to the separated deployment (manifest-vllm.yaml)
+    Fault("vllm-layout-renames-a-data-volume", "the vLLM layout keeps Postgres in a volume of another name: the "
+          "separated deployment it rolls back to starts on an empty database",
+          (compose_edit("docker-compose-vllm.yml", _postgres_volume_renamed),),
+          (r"test_data_written_before_is_still_there_after_rollback",), "rollback", "doc-processor",
+          group="W", suite="rollback", manifest="manifest-vllm.yaml"),
     # dynamic, group C: a service exits right after it starts (the suite's own start must fail)
     Fault("service-exits-after-start", "notes-service exits as soon as it starts",
           (set_key("notes-service", "command", ["python", "-c", "print('notes-service: exiting'); raise SystemExit(3)"]),),

@@ -127,3 +127,32 @@ def test_the_expected_start_up_times_follow_the_seeds_timeline():
     assert m.expected_healthy_s("ollama-vision", first_run=True) == 900
     assert m.expected_healthy_s("ollama", first_run=False) == 30
     assert m.expected_healthy_s("frontend", first_run=False) == 60
+
+
+def test_the_simple_rollback_target_is_one_ollama_serving_every_model_that_every_route_points_at():
+    target = manifest.load().rollback_target()
+    assert target.label == "simple" and list(target.manifest.ollamas) == ["ollama"]
+    assert set(target.manifest.ollamas["ollama"].models) == {"llama3.2:latest", "llama2:7b", "llava:7b",
+                                                             "nomic-embed-text:latest"}
+    assert target.manifest.services["doc-processor"].routes == {"VISION_OLLAMA_URL": "ollama", "OLLAMA_URL": "ollama"}
+    assert "ollama-vision" not in target.manifest.services
+
+
+def test_the_vllm_layout_rolls_back_to_the_separated_deployment_judged_by_its_own_manifest():
+    target = manifest.load(manifest.DEFAULT_PATH.parent / "manifest-vllm.yaml").rollback_target()
+    assert target.label == "separated (manifest.yaml)" and set(target.manifest.ollamas) == {"ollama", "ollama-vision"}
+    assert target.manifest.services["notes-service"].routes == {"OLLAMA_URL": "ollama"}
+
+
+def test_a_rollback_manifest_that_is_not_a_file_is_refused(tmp_path):
+    data = real()
+    data["rollback"] = {"manifest": "nowhere.yaml", "keeps": ["notes"]}
+    with pytest.raises(ManifestError, match="rollback.manifest names nowhere.yaml"):
+        manifest.load(write(tmp_path, data))
+
+
+def test_a_rollback_with_both_a_manifest_and_a_single_ollama_is_refused(tmp_path):
+    data = real()
+    data["rollback"]["manifest"] = "manifest.yaml"
+    with pytest.raises(ManifestError, match="rollback"):
+        manifest.load(write(tmp_path, data))

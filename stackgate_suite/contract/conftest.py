@@ -26,10 +26,22 @@ def separated(compose_config):
 
 
 @pytest.fixture(scope="session")
-def simple(compose_config):
-    if "simple" not in compose_config:
-        pytest.skip("the manifest declares no rollback layout (compose.simple)")
-    return compose_config["simple"]
+def rollback_target(manifest):
+    """The layout a rollback moves to and the manifest that describes it (the simple stack, or another
+    manifest's deployment)."""
+    target = manifest.rollback_target()
+    if target is None:
+        pytest.skip("the manifest declares no rollback layout (no compose.simple and no rollback.manifest)")
+    return target
+
+
+@pytest.fixture(scope="session")
+def rollback_config(rollback_target, stack_profiles):
+    """The rollback layout's merged compose model with the session's profiles."""
+    try:
+        return load_config(rollback_target.compose_files(stack_profiles), rollback_target.manifest.project_dir)
+    except ComposeFileError as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 PROFILE_SETS = {"production": ["production"], "production+gpu": ["production", "gpu"], "airgap": ["airgap"]}

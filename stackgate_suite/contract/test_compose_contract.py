@@ -106,39 +106,44 @@ def test_separated_layout_has_every_manifest_service(separated, manifest):
 
 
 @pytest.mark.metric("compose-contract")
-def test_simple_layout_keeps_the_data_volume_names(separated, simple, manifest):
-    """The rollback file mounts the same named data volumes, so rolling back keeps the data."""
+def test_rollback_layout_keeps_the_data_volume_names(separated, rollback_config, manifest):
+    """The rollback layout's files mount the same named data volumes, so rolling back keeps the data."""
     for store in (s for s in manifest.services.values() if s.volume):
-        before, after = named_volumes(separated, store.name), named_volumes(simple, store.name)
+        before, after = named_volumes(separated, store.name), named_volumes(rollback_config, store.name)
         assert before == after and store.volume in after.values(), finding(
-            "compose-contract", store.name, f"same data volume ({store.volume}) in both files", f"{before} vs {after}")
+            "compose-contract", store.name, f"same data volume ({store.volume}) in both layouts", f"{before} vs {after}")
 
 
 @pytest.mark.metric("compose-contract")
-def test_simple_layout_routes_every_service_to_the_single_ollama(app_spec, simple, manifest):
-    """In the rollback file every routing variable points at the single Ollama."""
-    env = environment(simple, app_spec.name)
-    for var in app_spec.routes:
-        reached, why = ollama_reached(env.get(var, ""), simple, [manifest.rollback_ollama])
-        assert reached == manifest.rollback_ollama, finding("compose-contract", app_spec.name,
-                                                            f"{var} -> {manifest.rollback_ollama}", why or env.get(var))
+def test_rollback_layout_routes_every_service_as_its_manifest_says(app_spec, rollback_config, rollback_target):
+    """In the rollback layout's files every routing variable points at the Ollama its manifest names (the simple
+    stack: the single Ollama)."""
+    routes = rollback_target.manifest.services[app_spec.name].routes
+    env = environment(rollback_config, app_spec.name)
+    for var, want in routes.items():
+        reached, why = ollama_reached(env.get(var, ""), rollback_config, list(rollback_target.manifest.ollamas))
+        assert reached == want, finding("compose-contract", app_spec.name, f"{var} -> {want}", why or env.get(var))
 
 
 @pytest.mark.metric("compose-contract")
-def test_simple_layout_ollama_pulls_every_model(simple, manifest):
-    """The single Ollama of the rollback pulls all four models."""
-    pulled = models_pulled(simple, manifest.rollback_ollama)
-    missing = {normalise(m) for m in manifest.rollback_models} - pulled
-    assert not missing, finding("compose-contract", manifest.rollback_ollama, f"all of {list(manifest.rollback_models)}",
-                                f"missing {sorted(missing)}")
+def test_rollback_layout_pulls_every_model_of_each_ollama(rollback_config, rollback_target):
+    """Each Ollama of the rollback layout pulls the models its manifest gives it (the simple stack's single
+    Ollama: all four)."""
+    problems = []
+    for spec in rollback_target.manifest.ollamas.values():
+        missing = {normalise(m) for m in spec.models} - models_pulled(rollback_config, spec.name)
+        if missing:
+            problems.append(finding("compose-contract", spec.name, f"all of {list(spec.models)}",
+                                    f"missing {sorted(missing)}"))
+    assert not problems, "\n".join(problems)
 
 
 @pytest.mark.metric("compose-contract")
-def test_simple_layout_publishes_the_same_ports(separated, simple, manifest):
-    """Every application port of the separated stack is published by the rollback too."""
+def test_rollback_layout_publishes_the_same_ports(separated, rollback_config, manifest):
+    """Every application port of the deployment is published by the rollback layout too."""
     for svc in (s for s in manifest.services.values() if s.port and s.kind != "ollama"):
-        assert published(simple, svc.name) == published(separated, svc.name), finding(
-            "compose-contract", svc.name, f"port {svc.port} in both files", f"{published(simple, svc.name)}")
+        assert published(rollback_config, svc.name) == published(separated, svc.name), finding(
+            "compose-contract", svc.name, f"port {svc.port} in both layouts", f"{published(rollback_config, svc.name)}")
 
 
 @pytest.mark.metric("services-running")

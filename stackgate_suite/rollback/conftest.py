@@ -1,4 +1,4 @@
-"""Rollback fixtures: data written through the separated stack, then the move to the simple one and back."""
+"""Rollback fixtures: data written through the deployment, then the move to the rollback layout and back."""
 
 import pytest
 
@@ -8,44 +8,48 @@ from stackgate.rollback import Rollback
 
 
 @pytest.fixture(scope="module")
+def target(manifest):
+    """The layout the rollback moves to, with the manifest that describes it (the simple stack, or another
+    manifest's deployment)."""
+    where = manifest.rollback_target()
+    if where is None:
+        pytest.skip("the manifest declares no rollback layout (no `simple` files and no rollback.manifest)")
+    return where
+
+
+@pytest.fixture(scope="module")
 def written(owned_stack, http, manifest, run_facts):
-    """Data written through the separated stack before the rollback: a document (with its embeddings and
+    """Data written through the deployment before the rollback: a document (with its embeddings and
     entities) and a note."""
     return data_before(http, manifest, run_facts, "RB", "rollback", offset=500)
 
 
 @pytest.fixture(scope="module")
-def rollback(stack, written, stack_profiles, pytestconfig):
-    """The stack moved to the simple layout (separated `down` with volumes kept, simple `up`)."""
+def rollback(stack, written, target, stack_profiles, pytestconfig):
+    """The stack moved to the rollback layout (the deployment `down` with volumes kept, the target `up`)."""
     rb = Rollback(stack, stack_profiles)
     pytestconfig.stash[STACK_KEY]["rollback"] = rb
-    return switched(rb, "simple")
+    return switched(rb, target)
 
 
 @pytest.fixture(scope="module")
 def forward(rollback):
-    """The stack moved forward again to the separated layout."""
-    return switched(rollback, "separated")
+    """The stack moved forward again to the deployment it started as."""
+    return switched(rollback, rollback.home)
 
 
-def switched(rb: Rollback, layout: str) -> Rollback:
-    """rb after moving to layout; a failed step fails the test that needed it, with the step's evidence."""
+def switched(rb: Rollback, where) -> Rollback:  # noqa: ANN001
+    """rb after moving to where; a failed step fails the test that needed it, with the step's evidence."""
     try:
-        rb.switch(layout)
+        rb.switch(where)
     except StackgateError as exc:
         pytest.fail(str(exc), pytrace=False)
     return rb
 
 
 @pytest.fixture(scope="module")
-def simple_config(manifest, stack_profiles) -> dict:
-    """The simple layout's merged compose model."""
+def target_config(target, stack_profiles) -> dict:
+    """The rollback layout's merged compose model."""
     from stackgate.composefile import load_config
 
-    return load_config(manifest.compose_files("simple", stack_profiles), manifest.project_dir)
-
-
-@pytest.fixture(scope="module")
-def simple_services(simple_config):
-    """The services the simple file defines."""
-    return set(simple_config["services"])
+    return load_config(target.compose_files(stack_profiles), target.manifest.project_dir)
