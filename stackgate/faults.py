@@ -237,9 +237,10 @@ def suite_for(group: str, faults: list[Fault], profiles: list[str]) -> tuple[lis
     env = {k: v for f in faults for k, v in f.env}
     if not faults:  # the live false-alarm check: the whole smoke gate, exactly as `make smoke` runs it
         return [SUITE], [*profile_args, "-m", "smoke", "--gate", "smoke", "--watch-logs", str(watch)], env
-    suite = max((f.suite for f in faults), key=list(SUITES).index)
-    return (SUITES[suite], [*profile_args, "--gate", "smoke" if suite == "smoke" else "release", "--watch-logs",
-                            str(watch)], env)
+    suites = {f.suite for f in faults}  # the union of the faults' suites' paths, in SUITES order
+    paths = list(dict.fromkeys(p for name, ps in SUITES.items() if name in suites for p in ps))
+    return (paths, [*profile_args, "--gate", "smoke" if suites == {"smoke"} else "release", "--watch-logs",
+                    str(watch)], env)
 
 
 def run_group(group: str, faults: list[Fault], profiles: list[str], log: Callable[[str], None] = print) -> SuiteRun:

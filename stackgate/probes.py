@@ -68,10 +68,12 @@ class Check:
     holds: str | None = None
     equals: str | None = None
     lacks: tuple[str, ...] = ()
+    at_least: int | None = None  # this many values at least at `at` (e.g. a streamed answer's token events)
 
     @classmethod
     def parse(cls, raw: dict) -> Check:
-        return cls(raw.get("at"), raw.get("value"), raw.get("holds"), raw.get("equals"), tuple(raw.get("lacks") or ()))
+        return cls(raw.get("at"), raw.get("value"), raw.get("holds"), raw.get("equals"), tuple(raw.get("lacks") or ()),
+                   raw.get("at_least"))
 
 
 @dataclass(frozen=True)
@@ -174,11 +176,27 @@ def fire(http: httpx.Client, manifest: Manifest, requests: tuple[Request, ...], 
 
 
 def body_of(resp: httpx.Response) -> Any:
-    """The JSON answer, or None when it is not JSON."""
+    """The JSON answer; for server-sent events {"events": [each event's data, JSON-decoded where it is JSON],
+    "last": the last event}; None when it is neither."""
+    if resp.headers.get("content-type", "").startswith("text/event-stream"):
+        return sse_events(resp.text)
     try:
         return resp.json()
     except (ValueError, json.JSONDecodeError):
         return None
+
+
+def sse_events(text: str) -> dict[str, Any]:
+    """A server-sent-events body as {"events": [...], "last": ...}: one entry per event (its data lines joined)."""
+    events = []
+    for block in text.replace("\r\n", "\n").split("\n\n"):
+        data = "\n".join(line[5:].lstrip(" ") for line in block.split("\n") if line.startswith("data:"))
+        if data:
+            try:
+                events.append(json.loads(data))
+            except ValueError:
+                events.append(data)
+    return {"events": events, "last": events[-1] if events else None}
 
 
 def extract(body: Any, path: str) -> list[Any]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from .errors import StackStartError
 from .manifest import RollbackTarget
-from .stack import Stack, StackCompose, failure_summary
+from .stack import Stack, StackCompose, failure_summary, volume_exists
 
 
 @dataclass
@@ -71,4 +71,7 @@ class Rollback:
         self.at = to
 
     def _compose(self, where: RollbackTarget) -> StackCompose:
-        return StackCompose.for_layout(where.manifest, where.layout, self.profiles, self.stack.project)
+        """The driver of where's layout, bounded by its first-run budget when one of its Ollamas' model volumes
+        does not exist yet (e.g. the LLM Ollama's, when rolling back from the vLLM layout)."""
+        first_run = not all(volume_exists(f"{self.stack.project}_{o.volume}") for o in where.manifest.ollamas.values())
+        return StackCompose.for_layout(where.manifest, where.layout, self.profiles, self.stack.project, first_run)

@@ -70,6 +70,8 @@ def judge_check(check: Check, body: Any, values: dict[str, str]) -> str | None:
     found, where = _subject(check, body, values)
     if found is None:
         return f"nothing at {where} in {str(body)[:200]}"
+    if check.at_least is not None and len(found) < check.at_least:
+        return f"at least {check.at_least} value(s) at {where}; saw {len(found)}: {found[:3]}"
     text = "\n".join(found)
     if check.holds is not None and not carries(text, render(check.holds, values)):
         return f"{where} stating {render(check.holds, values)!r}; saw {text[:200]!r}"

@@ -72,7 +72,7 @@ def test_an_app_without_a_probe_is_refused(tmp_path):
 def test_a_step_naming_an_unknown_service_is_refused(tmp_path):
     data = real()
     data["roundtrips"]["rag"]["steps"][-1]["service"] = "rag-servcie"
-    with pytest.raises(ManifestError, match="roundtrips.rag.steps.answer.service names 'rag-servcie'"):
+    with pytest.raises(ManifestError, match="roundtrips.rag.steps.answer-stream.service names 'rag-servcie'"):
         manifest.load(write(tmp_path, data))
 
 

@@ -84,3 +84,14 @@ def test_a_service_is_served_under_its_path_prefix_with_its_lifespan():
     with TestClient(prefixed(app, "/v2/")) as client:
         assert client.get("/v2/notes").text == "hi" and client.get("/notes").status_code == 404
     assert started == [True]
+
+
+def test_an_entity_name_may_only_be_a_span_of_the_text_so_the_grammar_copies_it():
+    from app.nergraph import schema_for, spans
+
+    text = "Order 6555 was shipped by ACMERGJD."
+    names = spans(text)
+    assert {"6555", "ACMERGJD", "Order 6555", "shipped by ACMERGJD"} <= set(names)
+    assert "6578" not in names and "ACMERGJD." not in names and all(len(n.split()) <= 3 for n in names)
+    item = schema_for(text)["properties"]["entities"]["items"]["properties"]
+    assert item["name"]["enum"] == names and "NUMBER" in item["type"]["enum"]

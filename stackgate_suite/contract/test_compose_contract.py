@@ -118,10 +118,14 @@ def test_rollback_layout_keeps_the_data_volume_names(separated, rollback_config,
 def test_rollback_layout_routes_every_service_as_its_manifest_says(app_spec, rollback_config, rollback_target):
     """In the rollback layout's files every routing variable points at the Ollama its manifest names (the simple
     stack: the single Ollama)."""
-    routes = rollback_target.manifest.services[app_spec.name].routes
+    there = rollback_target.manifest
+    spec = there.services.get(app_spec.name)
+    assert spec is not None, finding("compose-contract", app_spec.name, f"a service of {there.path.name} too",
+                                     "missing from the rollback layout's manifest")
     env = environment(rollback_config, app_spec.name)
-    for var, want in routes.items():
-        reached, why = ollama_reached(env.get(var, ""), rollback_config, list(rollback_target.manifest.ollamas))
+    for var, want in spec.routes.items():
+        reached, why = ollama_reached(env.get(var, ""), rollback_config,
+                                      {o.name: o.internal_port for o in there.ollamas.values()})
         assert reached == want, finding("compose-contract", app_spec.name, f"{var} -> {want}", why or env.get(var))
 
 

@@ -25,7 +25,7 @@ def written(owned_stack, http, manifest, run_facts):
 
 
 @pytest.fixture(scope="module")
-def rollback(stack, written, target, stack_profiles, pytestconfig):
+def rollback(stack, target, written, stack_profiles, pytestconfig):
     """The stack moved to the rollback layout (the deployment `down` with volumes kept, the target `up`)."""
     rb = Rollback(stack, stack_profiles)
     pytestconfig.stash[STACK_KEY]["rollback"] = rb

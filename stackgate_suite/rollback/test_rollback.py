@@ -3,6 +3,7 @@ stack, or another manifest's deployment), and forward again."""
 
 import pytest
 
+from stackgate import openai_api
 from stackgate.metrics import finding
 from stackgate.ollama import model_names, normalise
 from stackgate.rollback import error_lines
@@ -39,6 +40,9 @@ def test_each_ollama_of_the_rollback_layout_holds_its_models(rollback, stack, ht
     Ollama: the models of both jobs)."""
     problems = []
     for spec in target.manifest.ollamas.values():
+        if spec.api == "openai":
+            problems += openai_api.models(http, stack.url(spec.name), list(spec.models), normalise)
+            continue
         held = model_names(http, stack.url(spec.name))
         missing = [m for m in spec.models if normalise(m) not in held]
         if missing:
@@ -56,22 +60,24 @@ def test_every_service_reaches_the_ollama_the_rollback_layout_routes_it_to(rollb
     assert not problems, "\n".join(problems)
 
 
-def test_data_written_before_is_still_there_after_rollback(rollback, http, manifest, written):
+def test_data_written_before_is_still_there_after_rollback(rollback, http, target, written):
     """The data of the round-trips the manifest keeps (e.g. a document: by id, via RAG, its entities; a note),
-    written before, survives the rollback."""
+    written before, survives the rollback: read back as the rollback layout's manifest says."""
     problems = [finding("rollback", service, f"data written before the rollback still answered on the "
                         f"{rollback.at.label} stack", "; ".join(lost))
-                for service, lost in sorted(unanswered(http, manifest, written).items())]
+                for service, lost in sorted(unanswered(http, target.manifest, written).items())]
     assert not problems, "\n".join(problems)
 
 
-def test_new_round_trips_work_on_the_rollback_layout(rollback, http, manifest, run_facts):
-    """The kept round-trips, run afresh after the rollback (a new document, a new note), hold at every step."""
+def test_new_round_trips_work_on_the_rollback_layout(rollback, http, manifest, target, run_facts):
+    """The kept round-trips, run afresh after the rollback (a new document, a new note) as the rollback layout's
+    manifest declares them, hold at every step."""
     problems = []
+    there = target.manifest
     for name in manifest.rollback_keeps:
-        rt = manifest.roundtrips[name]
-        values = chain_values(run_facts, rt, list(manifest.roundtrips).index(name), rt.chains()[0], 700, "NEW")
-        problems += [p for r in run_chain(http, manifest, rt, values).values() for p in r.problems]
+        rt = there.roundtrips[name]
+        values = chain_values(run_facts, rt, list(there.roundtrips).index(name), rt.chains()[0], 700, "NEW")
+        problems += [p for r in run_chain(http, there, rt, values).values() for p in r.problems]
     assert not problems, "\n".join(problems)
 
 
