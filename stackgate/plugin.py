@@ -382,7 +382,8 @@ def http() -> Iterator[httpx.Client]:
 
 @pytest.fixture(scope="session")
 def run_facts() -> dict[str, str]:
-    """Facts unique to this run (so an answer can't come from an earlier run's data)."""
+    """Facts unique to this run (so an answer can't come from an earlier run's data). Numbers are 4000 and above:
+    the services' worked examples use numbers below 3000, so no answer can pass by copying an example."""
     letters = "ABCDEFGHJKMNPRSTUVWXY"  # no O/0, I/1/L, Z/2: OCR must read it back exactly
     return {"number": str(4000 + secrets.randbelow(5000)),
             "vendor": "ACME" + "".join(secrets.choice(letters) for _ in range(3))}

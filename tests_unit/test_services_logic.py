@@ -95,3 +95,29 @@ def test_an_entity_name_may_only_be_a_span_of_the_text_so_the_grammar_copies_it(
     assert "6578" not in names and "ACMERGJD." not in names and all(len(n.split()) <= 3 for n in names)
     item = schema_for(text)["properties"]["entities"]["items"]["properties"]
     assert item["name"]["enum"] == names and "NUMBER" in item["type"]["enum"]
+
+
+def test_a_note_is_structured_from_its_own_words_one_point_per_sentence_at_most():
+    import re
+
+    from app.notes import bullets, schema_for
+
+    text = "Met ACMEBYYM on Monday. Send invoice 3183 by Friday."
+    points = schema_for(text)["properties"]["points"]
+    pattern = re.compile(points["items"]["pattern"])
+    assert points["maxItems"] == 2
+    assert pattern.match("Met ACMEBYYM on Monday.") and pattern.match("Send invoice 3183 by Friday.")
+    assert not pattern.match("Met ACMEBYM on Monday.") and not pattern.match("Send invoice 3138.")
+    assert bullets('{"points": ["Met ACMEBYYM on Monday.", " Send invoice 3183 by Friday."]}') == \
+        "- Met ACMEBYYM on Monday.\n- Send invoice 3183 by Friday."
+
+
+def test_an_answer_that_is_not_the_promised_json_is_a_502():
+    import pytest
+
+    from app.common import ServiceError
+    from app.notes import bullets
+
+    with pytest.raises(ServiceError) as err:
+        bullets("- Met ACME on Monday.")
+    assert err.value.status == 502

@@ -36,7 +36,7 @@ DDL = """CREATE TABLE IF NOT EXISTS documents (
   created_at TIMESTAMPTZ NOT NULL DEFAULT now())"""
 VISION_PROMPT = "Read this document image and return all the text it contains, exactly as written."
 SUMMARY_SYSTEM = "You summarize documents in one or two sentences, keeping their numbers and names exactly as written."
-SUMMARY_EXAMPLES = [("Text: INVOICE 5120 GLOBEX", "This is invoice 5120 from GLOBEX.")]
+SUMMARY_EXAMPLES = [("Text: INVOICE 2120 GLOBEX", "This is invoice 2120 from GLOBEX.")]  # see rag.EXAMPLES
 COLUMNS = ("id", "filename", "kind", "pages", "text", "summary", "entities")
 
 

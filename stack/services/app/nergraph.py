@@ -46,7 +46,7 @@ SYSTEM = ("You extract named entities: organisations, people, places, dates, and
           "name is copied exactly from the text. Answer with JSON only.")
 EXAMPLES = [("Invoice 1234 was paid by Globex in Paris.",
              [("1234", "NUMBER"), ("Globex", "ORGANIZATION"), ("Paris", "LOCATION")]),
-            ("RECEIPT 5678 INITECH", [("5678", "NUMBER"), ("INITECH", "ORGANIZATION")])]
+            ("RECEIPT 2678 INITECH", [("2678", "NUMBER"), ("INITECH", "ORGANIZATION")])]
 MERGE = ("MERGE (d:Document {id: $document_id}) WITH d UNWIND $entities AS ent "
          "MERGE (e:Entity {name: ent.name}) SET e.type = ent.type MERGE (d)-[:MENTIONS]->(e)")
 LIST_ALL = "MATCH (e:Entity) RETURN e.name AS name, e.type AS type ORDER BY name"
