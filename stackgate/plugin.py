@@ -293,6 +293,16 @@ def manifest(pytestconfig: pytest.Config) -> manifest_mod.Manifest:
 
 
 @pytest.fixture(scope="session")
+def rollback_target(manifest: manifest_mod.Manifest) -> manifest_mod.RollbackTarget:
+    """The layout a rollback moves to and the manifest that describes it (the simple stack, or another
+    manifest's deployment); the test skips when the manifest declares none."""
+    target = manifest.rollback_target()
+    if target is None:
+        pytest.skip("the manifest declares no rollback layout (no compose.simple and no rollback.manifest)")
+    return target
+
+
+@pytest.fixture(scope="session")
 def gpu() -> bool | None:
     """True when the engine reports an nvidia runtime or CDI GPU devices; None when `docker info` does not answer
     (then nobody knows whether there is a GPU)."""

@@ -26,16 +26,6 @@ def separated(compose_config):
 
 
 @pytest.fixture(scope="session")
-def rollback_target(manifest):
-    """The layout a rollback moves to and the manifest that describes it (the simple stack, or another
-    manifest's deployment)."""
-    target = manifest.rollback_target()
-    if target is None:
-        pytest.skip("the manifest declares no rollback layout (no compose.simple and no rollback.manifest)")
-    return target
-
-
-@pytest.fixture(scope="session")
 def rollback_config(rollback_target, stack_profiles):
     """The rollback layout's merged compose model with the session's profiles."""
     try:

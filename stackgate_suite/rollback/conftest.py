@@ -8,16 +8,6 @@ from stackgate.rollback import Rollback
 
 
 @pytest.fixture(scope="module")
-def target(manifest):
-    """The layout the rollback moves to, with the manifest that describes it (the simple stack, or another
-    manifest's deployment)."""
-    where = manifest.rollback_target()
-    if where is None:
-        pytest.skip("the manifest declares no rollback layout (no `simple` files and no rollback.manifest)")
-    return where
-
-
-@pytest.fixture(scope="module")
 def written(owned_stack, http, manifest, run_facts):
     """Data written through the deployment before the rollback: a document (with its embeddings and
     entities) and a note."""
@@ -25,11 +15,11 @@ def written(owned_stack, http, manifest, run_facts):
 
 
 @pytest.fixture(scope="module")
-def rollback(stack, target, written, stack_profiles, pytestconfig):
+def rollback(stack, rollback_target, written, stack_profiles, pytestconfig):
     """The stack moved to the rollback layout (the deployment `down` with volumes kept, the target `up`)."""
     rb = Rollback(stack, stack_profiles)
     pytestconfig.stash[STACK_KEY]["rollback"] = rb
-    return switched(rb, target)
+    return switched(rb, rollback_target)
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +38,8 @@ def switched(rb: Rollback, where) -> Rollback:  # noqa: ANN001
 
 
 @pytest.fixture(scope="module")
-def target_config(target, stack_profiles) -> dict:
+def target_config(rollback_target, stack_profiles) -> dict:
     """The rollback layout's merged compose model."""
     from stackgate.composefile import load_config
 
-    return load_config(target.compose_files(stack_profiles), target.manifest.project_dir)
+    return load_config(rollback_target.compose_files(stack_profiles), rollback_target.manifest.project_dir)

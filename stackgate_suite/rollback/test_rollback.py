@@ -35,11 +35,11 @@ def test_rollback_leaves_no_container_or_network_of_the_layout_it_left(rollback,
     assert not orphans, "\n".join(orphans)
 
 
-def test_each_ollama_of_the_rollback_layout_holds_its_models(rollback, stack, http, target):
+def test_each_ollama_of_the_rollback_layout_holds_its_models(rollback, stack, http, rollback_target):
     """Each Ollama of the rollback layout lists every model its manifest gives it (the simple stack's one
     Ollama: the models of both jobs)."""
     problems = []
-    for spec in target.manifest.ollamas.values():
+    for spec in rollback_target.manifest.ollamas.values():
         if spec.api == "openai":
             problems += openai_api.models(http, stack.url(spec.name), list(spec.models), normalise)
             continue
@@ -50,30 +50,30 @@ def test_each_ollama_of_the_rollback_layout_holds_its_models(rollback, stack, ht
     assert not problems, "\n".join(problems)
 
 
-def test_every_service_reaches_the_ollama_the_rollback_layout_routes_it_to(rollback, stack, http, target,
+def test_every_service_reaches_the_ollama_the_rollback_layout_routes_it_to(rollback, stack, http, rollback_target,
                                                                           probe_facts):
     """Dynamic routing on the rollback layout: every service's requests arrive at the Ollama the layout's
     manifest routes it to (the simple stack: the single Ollama)."""
-    apps = target.manifest.apps()
-    obs = observe(stack, http, [s.name for s in apps], list(target.manifest.ollamas), probe_facts)
+    apps = rollback_target.manifest.apps()
+    obs = observe(stack, http, [s.name for s in apps], list(rollback_target.manifest.ollamas), probe_facts)
     problems = [p for s in apps for p in verdict(obs[s.name], s.routes)]
     assert not problems, "\n".join(problems)
 
 
-def test_data_written_before_is_still_there_after_rollback(rollback, http, target, written):
+def test_data_written_before_is_still_there_after_rollback(rollback, http, rollback_target, written):
     """The data of the round-trips the manifest keeps (e.g. a document: by id, via RAG, its entities; a note),
     written before, survives the rollback: read back as the rollback layout's manifest says."""
     problems = [finding("rollback", service, f"data written before the rollback still answered on the "
                         f"{rollback.at.label} stack", "; ".join(lost))
-                for service, lost in sorted(unanswered(http, target.manifest, written).items())]
+                for service, lost in sorted(unanswered(http, rollback_target.manifest, written).items())]
     assert not problems, "\n".join(problems)
 
 
-def test_new_round_trips_work_on_the_rollback_layout(rollback, http, manifest, target, run_facts):
+def test_new_round_trips_work_on_the_rollback_layout(rollback, http, manifest, rollback_target, run_facts):
     """The kept round-trips, run afresh after the rollback (a new document, a new note) as the rollback layout's
     manifest declares them, hold at every step."""
     problems = []
-    there = target.manifest
+    there = rollback_target.manifest
     for name in manifest.rollback_keeps:
         rt = there.roundtrips[name]
         values = chain_values(run_facts, rt, list(there.roundtrips).index(name), rt.chains()[0], 700, "NEW")
@@ -97,10 +97,10 @@ def _no_errors(errors: dict[str, list[str]], layout: str) -> list[str]:
                     f"{len(lines)} line(s), first: {lines[0][:200]}") for name, lines in sorted(errors.items())]
 
 
-def test_no_error_lines_on_the_rollback_layout_after_initialization(forward, target):
+def test_no_error_lines_on_the_rollback_layout_after_initialization(forward, rollback_target):
     """The rollback layout's logs, from its `up` to the move forward, are free of errors (pattern and
     allowlist)."""
-    problems = _no_errors(forward.errors.get(target.label, {}), target.label)
+    problems = _no_errors(forward.errors.get(rollback_target.label, {}), rollback_target.label)
     assert not problems, "\n".join(problems)
 
 
