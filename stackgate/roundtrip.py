@@ -69,7 +69,8 @@ def judge_check(check: Check, body: Any, values: dict[str, str]) -> str | None:
     """Why a check does not hold (None when it holds)."""
     found, where = _subject(check, body, values)
     if found is None:
-        return f"nothing at {where} in {str(body)[:200]}"
+        shown = body.get("last") if isinstance(body, dict) and "events" in body else body  # a stream: its end
+        return f"nothing at {where} in {str(shown)[:200]}"
     if check.at_least is not None and len(found) < check.at_least:
         return f"at least {check.at_least} value(s) at {where}; saw {len(found)}: {found[:3]}"
     text = "\n".join(found)

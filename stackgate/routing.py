@@ -45,7 +45,7 @@ def is_work(access: Access) -> bool:
 
 
 def observe(stack: Stack, http: httpx.Client, services: list[str], ollamas: list[str], values: dict[str, str],
-            settle_s: float = 5.0) -> dict[str, Observation]:
+            settle_s: float = 15.0) -> dict[str, Observation]:
     """Send each service's probe (from the manifest) concurrently; return, per service, the Ollama requests
     from its IP since then."""
     ips = {svc: ip for ip, svc in stack.ip_map().items()}

@@ -32,7 +32,9 @@ SYSTEM = ("You turn raw notes into structured notes: one point per fact, keeping
           "as written. Answer with JSON only.")
 EXAMPLES = [("Notes: Called GLOBEXKKR on Tuesday. Pay invoice 3381 next week.",
              json.dumps({"points": ["Called GLOBEXKKR on Tuesday.", "Pay invoice 3381 next week."]}))]
-MAX_WORDS = 400  # a note with more distinct words is structured without the vocabulary bound (the grammar grows with it)
+MAX_WORDS = 200  # a longer note is structured without the vocabulary bound: the grammar grows with the note
+# (measured: llama.cpp refused a grammar of a 1400-word note and its server crashed)
+MAX_POINT_WORDS = 40  # the words of one point, at most (bounds the grammar and a point that would repeat forever)
 SEPARATORS = "[ .,;:!?'()/&+-]+"  # what may stand between two words of a point
 
 
@@ -45,9 +47,10 @@ def schema_for(text: str) -> dict:
     vocabulary = list(dict.fromkeys(words))
     sentences = max(1, len([s for s in re.split(r"[.;!?\n]+", text) if s.strip()]))
     point: dict = {"type": "string"}
-    if 0 < len(vocabulary) <= MAX_WORDS:
+    if 0 < len(words) <= MAX_WORDS:
         word = "(" + "|".join(vocabulary) + ")"
-        point["pattern"] = f"^({SEPARATORS})?{word}({SEPARATORS}{word}){{0,{len(words) - 1}}}({SEPARATORS})?$"
+        more = min(len(words), MAX_POINT_WORDS) - 1
+        point["pattern"] = f"^({SEPARATORS})?{word}({SEPARATORS}{word}){{0,{more}}}({SEPARATORS})?$"
     return {"type": "object", "required": ["points"],
             "properties": {"points": {"type": "array", "minItems": 1, "maxItems": sentences, "items": point}}}
 
