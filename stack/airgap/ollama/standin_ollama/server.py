@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
+from typing import TextIO
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -651,6 +652,16 @@ class GinLog:
             print(line, file=self.out, flush=True)
 
 
+def own_stdout() -> TextIO:
+    """The process's stdout through a descriptor of its own (a dup of fd 1). llama-cpp-python (verbose off) points
+    fd 1 and sys.stdout at /dev/null while it loads a model, process-wide: an access line another request
+    printed then was lost (seen: the simple stack's OCR requests missing from its log while the LLM loaded)."""
+    try:
+        return os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
+    except (OSError, ValueError, AttributeError):  # no descriptor (e.g. a captured stdout in a test)
+        return sys.stdout
+
+
 def create_app() -> GinLog:
     """The stand-in's ASGI app, wrapped in the GIN access log."""
-    return GinLog(Starlette(routes=ROUTES))
+    return GinLog(Starlette(routes=ROUTES), out=own_stdout())
