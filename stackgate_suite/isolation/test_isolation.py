@@ -12,8 +12,8 @@ pytestmark = [pytest.mark.isolation, pytest.mark.metric("isolation"), pytest.mar
 
 
 def test_llm_latency_under_a_vision_burst_stays_within_its_bound(owned_stack, manifest, run_facts, pytestconfig):
-    """The timed LLM request's p95 while the vision burst runs is at most ratio × its idle p95 + slack, no timed
-    request fails, and the burst itself was served (so the load was real)."""
+    """The timed LLM request's p95 (and p50) while the vision burst runs is at most ratio × its idle p95 (p50) +
+    slack, no timed request fails, and the burst itself was served (so the load was real)."""
     iso = manifest.isolation
     if iso is None:
         pytest.skip("the manifest declares no isolation measurement")
@@ -36,3 +36,9 @@ def test_llm_latency_under_a_vision_burst_stays_within_its_bound(owned_stack, ma
         "isolation", timed, f"LLM p95 under the vision burst ≤ {bound:.2f} s ({iso.describe_bound()}, idle p95 "
         f"{idle.p95:.2f} s)", f"p95 {loaded.p95:.2f} s (p50 {loaded.p50:.2f} s; idle p50 {idle.p50:.2f} s) while "
         f"{load.sent} burst requests ran")
+    # the same rule on the median: a p95 of a few dozen samples moves with one slow answer, and a noisy idle p95
+    # once let a shared-CPU stack pass (idle p95 1.81 s, loaded p50 2.34 s against idle p50 1.15 s)
+    bound50 = iso.bound_s(idle.p50)
+    assert loaded.p50 <= bound50, finding(
+        "isolation", timed, f"LLM p50 under the vision burst ≤ {bound50:.2f} s ({iso.ratio:g} × idle p50 "
+        f"{idle.p50:.2f} s + {iso.slack_s:g} s)", f"p50 {loaded.p50:.2f} s while {load.sent} burst requests ran")
