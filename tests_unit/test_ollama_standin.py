@@ -177,3 +177,18 @@ def test_gin_line_matches_ollamas_format_byte_for_byte():
 def test_extractive_answer_picks_the_sentence_that_matches_the_question():
     prompt = "Context: The invoice number is 4711.\nACME sent it in May.\nQuestion: What is the invoice number?"
     assert infer.generate_text(prompt) == "The invoice number is 4711."
+
+
+def test_the_access_log_survives_stdout_pointed_at_dev_null_while_a_model_loads():
+    """llama-cpp-python (verbose off) dup2s /dev/null onto fd 1 and swaps sys.stdout while it loads a model; an
+    access line printed meanwhile must still reach the real stdout."""
+    import os
+    import subprocess
+    import sys
+
+    script = ("import os, sys\nfrom standin_ollama.server import own_stdout\nout = own_stdout()\n"
+              "saved = os.dup(1); null = os.open(os.devnull, os.O_WRONLY); os.dup2(null, 1)\n"
+              "print('[GIN] logged while loading', file=out, flush=True)\nos.dup2(saved, 1)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": ":".join(sys.path)})
+    assert "[GIN] logged while loading" in done.stdout, done.stderr[-500:]
