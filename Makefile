@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PYTEST := $(BIN)/python -m pytest
 REPORT_OPTS = --self-contained-html
 
-.PHONY: setup smoke smoke-vllm release release-vllm test unit bench bench-isolation bench-llm clean venv
+.PHONY: setup smoke smoke-vllm release release-vllm scale test unit bench bench-isolation bench-llm clean venv
 
 venv: $(VENV)/.installed
 
@@ -40,12 +40,19 @@ release: setup
 release-vllm: setup
 	$(PYTEST) -m "smoke or rollback" --gate release --manifest=stack/manifest-vllm.yaml --html=reports/release-vllm.html $(REPORT_OPTS) --junitxml=reports/release-vllm.xml
 
+## scale: the scale gate on Docker Swarm: the separated deployment with 2 replicas of each Ollama
+## (stack/docker-stack-scaled.yml), the smoke checks that apply there, per-replica balance and a replica killed under
+## load; a single-node swarm is initialised for the run and left again: reports/scale.html
+scale: setup
+	$(PYTEST) -m "smoke or scale" --gate scale --stack-engine swarm --html=reports/scale.html $(REPORT_OPTS) --junitxml=reports/scale.xml
+
 ## test: the project's own tests: unit, contract, smoke, rollback (reports/test.html + .xml), the vLLM layout's
-## release gate (reports/release-vllm.html), then the fault catalogue in a session of its own (it needs the
-## stack's ports): reports/faults.html + .xml
+## release gate (reports/release-vllm.html), the scale gate on swarm (reports/scale.html), then the fault catalogue
+## in a session of its own (it needs the stack's ports): reports/faults.html + .xml
 test: setup
 	$(PYTEST) --gate release --html=reports/test.html $(REPORT_OPTS) --junitxml=reports/test.xml
 	$(PYTEST) -m "smoke or rollback" --gate release --manifest=stack/manifest-vllm.yaml --html=reports/release-vllm.html $(REPORT_OPTS) --junitxml=reports/release-vllm.xml
+	$(PYTEST) -m "smoke or scale" --gate scale --stack-engine swarm --html=reports/scale.html $(REPORT_OPTS) --junitxml=reports/scale.xml
 	$(PYTEST) tests_faults --html=reports/faults-run.html $(REPORT_OPTS) --junitxml=reports/faults.xml
 
 ## unit: only the fast tests without Docker

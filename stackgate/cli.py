@@ -56,12 +56,17 @@ def cmd_clean(args: argparse.Namespace) -> None:
     if engine.docker_info() == {}:
         print("clean: no Docker engine answers; nothing to remove")
         return
-    projects = sweep.sweep(only_orphans=False)
+    from .swarm import sweep_swarm
+
+    projects = sweep.sweep(only_orphans=False) + sweep_swarm(alive=lambda pid: pid == os.getpid())
     print(f"clean: removed {len(projects)} stackgate project(s)" if projects else "clean: nothing to remove")
 
 
 def cmd_sweep(args: argparse.Namespace) -> None:
+    from .swarm import sweep_swarm
+
     sweep.sweep(only_orphans=True)
+    sweep_swarm()
 
 
 def main(argv: list[str] | None = None) -> int:

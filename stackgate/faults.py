@@ -150,13 +150,15 @@ class Fault:
     env: tuple[tuple[str, str], ...] = ()  # environment of the suite run (e.g. a browser that cannot start)
     watch_logs_s: float = 0.0            # how long the group's log scan must keep watching
     status: str = "FAIL"                 # what the metric must read: FAIL, or UNKNOWN (evidence missing)
-    suite: str = "smoke"                 # the tests its group runs: smoke, resilience, isolation or rollback (+ smoke), release
+    suite: str = "smoke"                 # the tests its group runs: smoke, resilience, isolation, rollback (+ smoke),
+                                         # release, or scale (smoke + scale-out on swarm: `make scale`)
     manifest: str = "manifest.yaml"      # the manifest (in stack/) its group is tested against
 
 
 CLEAN_GROUPS = ("static-clean", "clean")  # false-alarm checks: no fault, no failure
 SUITES = {"smoke": SMOKE, "resilience": [*SMOKE, f"{SUITE}/resilience"], "isolation": [*SMOKE, f"{SUITE}/isolation"],
-          "rollback": [*SMOKE, f"{SUITE}/rollback"], "release": RELEASE}  # a fault's suite
+          "rollback": [*SMOKE, f"{SUITE}/rollback"], "release": RELEASE,
+          "scale": [*SMOKE, f"{SUITE}/scale"]}  # a fault's suite
 
 
 # --- running ----------------------------------------------------------------------------------
@@ -238,6 +240,11 @@ def suite_for(group: str, faults: list[Fault], profiles: list[str]) -> tuple[lis
     if not faults:  # the live false-alarm check: the whole smoke gate, exactly as `make smoke` runs it
         return [SUITE], [*profile_args, "-m", "smoke", "--gate", "smoke", "--watch-logs", str(watch)], env
     suites = {f.suite for f in faults}  # the union of the faults' suites' paths, in SUITES order
+    if "scale" in suites:  # the scaled stack on swarm, exactly as `make scale` runs it
+        if suites != {"scale"}:
+            raise ValueError(f"group {group}: scale faults run on swarm, apart from {sorted(suites - {'scale'})}")
+        return ([SUITE], [*profile_args, "-m", "smoke or scale", "--gate", "scale", "--stack-engine", "swarm",
+                                  "--watch-logs", str(watch)], env)
     paths = list(dict.fromkeys(p for name, ps in SUITES.items() if name in suites for p in ps))
     return (paths, [*profile_args, "--gate", "smoke" if suites == {"smoke"} else "release", "--watch-logs",
                     str(watch)], env)

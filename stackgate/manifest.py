@@ -93,6 +93,7 @@ class Manifest:
     versions: dict[str, dict[str, Any]] = field(default_factory=dict)  # package -> server, requirement files
     isolation: Any = None  # isolation.Isolation: LLM latency under a vision burst, and its bound
     rollback_manifest: str = ""  # rollback.manifest: the layout a rollback moves to is another manifest's deployment
+    scale: Any = None  # scale.Scale: the swarm scale-out (replicas per Ollama, what drives them, losing one)
 
     def rollback_target(self) -> RollbackTarget | None:
         """Where a rollback moves this stack, described by a manifest of its own: another manifest's deployment
@@ -268,7 +269,28 @@ def load(path: str | Path | None = None) -> Manifest:
         versions=dict(raw.get("versions") or {}),
         exposed_ollamas={str(k): str(v) for k, v in ((raw.get("security") or {}).get("exposed_ollamas") or {}).items()},
         isolation=_isolation(raw.get("isolation"), services),
+        scale=_scale(raw.get("scale"), services, ollamas),
     )
+
+
+def _scale(raw: dict | None, services: dict, ollamas: dict) -> Any:
+    from .scale import Scale
+
+    if not raw:
+        return None
+    for name in (*raw["replicas"], *raw["drive"]):
+        if name not in ollamas:
+            raise ManifestError(f"manifest: scale names {name!r}, which is not an Ollama ({', '.join(ollamas)})")
+    missing = [o for o in raw["replicas"] if o not in raw["drive"]]
+    if missing:
+        raise ManifestError(f"manifest: scale.drive needs a request for {', '.join(missing)} (what makes an app call it)")
+    drive = {o: Request.parse(r) for o, r in raw["drive"].items()}
+    for req in drive.values():
+        _known(req.service, services, "scale.drive")
+    burst, loss = raw.get("burst") or {}, raw.get("replica_loss") or {}
+    return Scale(str(raw["file"]), {str(k): int(v) for k, v in raw["replicas"].items()}, drive,
+                 int(burst.get("requests", 16)), int(burst.get("workers", 4)), int(loss.get("max_failed", 4)),
+                 float(loss.get("recover_s", 120)))
 
 
 def _isolation(raw: dict | None, services: dict) -> Any:

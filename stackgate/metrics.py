@@ -28,6 +28,7 @@ METRICS: dict[str, str] = {
     "resilience": "Recovers from restarts, a registry outage and a paused Ollama",
     "isolation": "LLM latency holds while vision work runs (the separation's purpose)",
     "gpu": "Ollamas run their models on the GPU (when the host has one)",
+    "scale-out": "Replicas of each Ollama share the work and survive losing one (swarm)",
 }
 
 PASS, FAIL, UNKNOWN, SKIPPED, NOT_IN_GATE = "PASS", "FAIL", "UNKNOWN", "SKIPPED", "not in this gate"

@@ -28,6 +28,7 @@ from .errors import ManifestError, StackgateError
 from .metrics import GATE_FAILED, GATE_PASSED, METRICS, Gate, Result, aggregate, finding, gate_verdict
 from .report import banner, format_utc, page_title, timeline_svg
 from .stack import Stack, StackRun
+from .swarm import SwarmRun, SwarmStack
 
 REPORTS = Path(os.environ.get("STACKGATE_REPORTS") or Path.cwd() / "reports")
 MARKERS = {
@@ -37,6 +38,8 @@ MARKERS = {
     "resilience": "restarts, a registry outage and a paused Ollama (release gate, not smoke)",
     "isolation": "LLM latency under a vision burst (release gate, not smoke)",
     "gpu": "needs an nvidia runtime or CDI GPU devices",
+    "scale": "replicas of each Ollama on swarm (--stack-engine swarm, make scale)",
+    "published_ollama": "reads an Ollama through its published host port (skipped on swarm: replicas publish none)",
     "slow": "takes more than a few seconds",
 }
 STACK_KEY = pytest.StashKey[dict]()
@@ -59,6 +62,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "(default: smoke when run as `-m smoke`, else none)")
     group.addoption("--watch-logs", type=float, default=None, metavar="SECONDS",
                     help="keep scanning the logs this long after the last check (default: the gate's watch_logs_s)")
+    group.addoption("--stack-engine", choices=("compose", "swarm"), default="compose",
+                    help="compose (one machine, default) or swarm: the manifest's scale-out as a `docker stack` with "
+                         "replicas of each Ollama (a single-node swarm is initialised for the run and left again)")
     group.addoption("--stack-owned", action="store_true",
                     help="with --stack-reuse: the caller owns the reused stack, so the rollback may replace it")
 
@@ -190,6 +196,18 @@ def _serves(manifest: manifest_mod.Manifest, ollama: str, model: str) -> str:
     return str((info.get("model_info") or {}).get("stackgate.serves", ""))
 
 
+def stack_run(config: pytest.Config, manifest: manifest_mod.Manifest, profiles: list[str]) -> StackRun | SwarmRun:
+    """The lifecycle of this session's stack: a compose project, or (--stack-engine swarm) the scaled stack."""
+    if config.getoption("--stack-engine") == "swarm":
+        if config.getoption("--stack-reuse"):
+            raise pytest.UsageError("--stack-engine swarm deploys its own stack; a deployed one is checked with "
+                                    "--stack-reuse and the compose engine (see the README: several machines)")
+        return SwarmRun(manifest, profiles, keep=config.getoption("--keep-stack"),
+                        project=config.getoption("--stack-project"), log=live_log(config))
+    return StackRun(manifest, profiles, reuse=config.getoption("--stack-reuse"), keep=config.getoption("--keep-stack"),
+                    project=config.getoption("--stack-project"), log=live_log(config))
+
+
 def profiles_for(config: pytest.Config) -> list[str]:
     """The compose profiles of this session: the chosen one, plus gpu when the engine has GPUs."""
     return [config.getoption("--stack-profile"), *(["gpu"] if engine.gpu_available(engine.docker_info()) else [])]
@@ -223,9 +241,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if not any("stack" in getattr(i, "fixturenames", ()) and (i.get_closest_marker("gpu") is None or "gpu" in profiles)
                for i in session.items):
         return  # no test needs a stack (or only GPU tests, which skip without a GPU)
-    run = StackRun(config.stash[STACK_KEY]["manifest"], profiles, reuse=config.getoption("--stack-reuse"),
-                   keep=config.getoption("--keep-stack"), project=config.getoption("--stack-project"),
-                   log=live_log(config))
+    run = stack_run(config, config.stash[STACK_KEY]["manifest"], profiles)
     pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="stackgate-early")
     future = pool.submit(run.start)
     early = {"run": run, "future": future, "profiles": profiles, "started": time.time()}
@@ -244,7 +260,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     early = config.stash.get(EARLY_KEY, None)
     if early is not None:
         early["future"].cancel()
-        if early["future"].done() or early["run"].stack is not None:
+        # a swarm run is stopped in any case: its deploy waits for this (a ^C before `deploy` deploys nothing)
+        if early["future"].done() or early["run"].stack is not None or isinstance(early["run"], SwarmRun):
             early["run"].stop()
     state = config.stash.get(STACK_KEY, None)
     if state is None or state["gate"] is None or session.exitstatus not in (0, 1, 5):
@@ -257,10 +274,19 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--stack-engine") == "swarm":  # a replicated Ollama has no host port (docker-stack-scaled.yml)
+        skip = pytest.mark.skip(reason="swarm: a replicated Ollama publishes no host port; each replica's health "
+                                       "and models are checked through the engine (scale-out)")
+        for item in items:
+            if item.get_closest_marker("published_ollama"):
+                item.add_marker(skip)
     # checks that disturb the stack (pausing a store) after the others; the log scan after those; then the
-    # resilience tests (restarts, pauses); the rollback (which replaces the containers) last of all
+    # resilience tests (restarts, pauses) and the replica kill of the scale-out (its in-flight requests fail on
+    # purpose); the rollback (which replaces the containers) last of all
     items.sort(key=lambda item: (item.get_closest_marker("rollback") is not None,
-                                 item.get_closest_marker("resilience") is not None,
+                                 item.get_closest_marker("resilience") is not None
+                                 or (item.get_closest_marker("scale") is not None
+                                     and item.get_closest_marker("disruptive") is not None),
                                  item.get_closest_marker("isolation") is not None,
                                  item.get_closest_marker("after_all") is not None,
                                  item.get_closest_marker("disruptive") is not None))
@@ -322,10 +348,7 @@ def stack_start(pytestconfig: pytest.Config, manifest, stack_profiles) -> Iterat
     """The session's stack, started once (in the background since collection): {'stack': Stack} or
     {'error': reason}."""
     early = pytestconfig.stash.get(EARLY_KEY, None)
-    run = early["run"] if early else StackRun(
-        manifest, stack_profiles, reuse=pytestconfig.getoption("--stack-reuse"),
-        keep=pytestconfig.getoption("--keep-stack"), project=pytestconfig.getoption("--stack-project"),
-        log=live_log(pytestconfig))
+    run = early["run"] if early else stack_run(pytestconfig, manifest, stack_profiles)
     state: dict = {"profiles": stack_profiles}
     pytestconfig.stash[STACK_KEY]["start"] = state
     started = early["started"] if early else time.time()
@@ -339,7 +362,9 @@ def stack_start(pytestconfig: pytest.Config, manifest, stack_profiles) -> Iterat
         yield state
         return
     state.update(stack=stack, seconds=time.time() - started, **start_bound(stack))
-    state.update(backends=ollama_backends(manifest), images=stack.image_ids(), standins=stack.standins())
+    backends = ({o: "not read over HTTP: its swarm replicas publish no host port (the stand-in label below names "
+                    "what runs)" for o in manifest.ollamas} if isinstance(stack, SwarmStack) else ollama_backends(manifest))
+    state.update(backends=backends, images=stack.image_ids(), standins=stack.standins())
     try:
         yield state
     finally:
@@ -348,6 +373,8 @@ def stack_start(pytestconfig: pytest.Config, manifest, stack_profiles) -> Iterat
 
 def start_bound(stack: Stack | None) -> dict:
     """{'bound_s', 'first_run'} of a stack this session started (nothing for a reused one)."""
+    if isinstance(stack, SwarmStack):
+        return {"bound_s": stack.bound_s, "first_run": True}
     if stack is None or stack.compose is None:
         return {}
     return {"bound_s": stack.compose.wait_timeout, "first_run": stack.first_run}
@@ -563,6 +590,12 @@ def _tested(config: pytest.Config) -> list[tuple[str, str]]:
                         else "later-start budget (the model volumes already existed)")))
     if "error" in start:
         rows.append(("Stack start", "FAILED: " + start["error"].splitlines()[0][:200]))
+    if isinstance(stack, SwarmStack):
+        m_scale = m.scale
+        rows.append(("Engine", f"Docker Swarm, stack {stack.project} ({stack.rendered}); replicas "
+                     + ", ".join(f"{o} {n}" for o, n in m_scale.replicas.items())))
+        rows.append(("Compose keys swarm does not take (dropped)",
+                     "; ".join(f"{s}: {', '.join(k)}" for s, k in sorted(stack.dropped.items())) or "none"))
     if stack is not None:
         rows.append(("Compose project", stack.project + (" (reused)" if stack.reused else "")))
         rows.append(("Healthy after", "n/a: reused, started outside this session" if stack.reused
@@ -664,6 +697,25 @@ def _isolation_html(config: pytest.Config) -> str:
                    "Burst requests served"], rows, runs[0]["rule"]) + chart
 
 
+def _scale_html(config: pytest.Config) -> str:
+    """The scale-out section: work each replica served in a burst, and what losing a replica cost."""
+    found = config.stash[STACK_KEY].get("scale") or {}
+    if not found.get("bursts") and not found.get("losses"):
+        return ""
+    rows = [[b["ollama"], b["via"], f"{b['ok']} of {b['sent']}", f"{b['seconds']:.1f}",
+             ", ".join(f"replica {s}: {n}" for s, n in sorted(b["per_replica"].items())) or "none seen"]
+            for b in found.get("bursts", [])]
+    out = _table("Scale-out: work requests each replica served in a burst", ["Ollama", "Burst through",
+                 "Answered", "Seconds", "Work requests per replica (its access log)"], rows,
+                 "Each replica's own [GIN] access log, counted from the burst's start; the services reach the Ollama "
+                 "by its service name (DNS round-robin over the replicas).")
+    rows = [[x["ollama"], str(x["slot"]), x["via"], f"{x['failed']} of {x['sent']}",
+             "did not recover" if x["recovered_s"] is None else f"{x['recovered_s']:.1f}",
+             "; ".join(x["failures"]) or "-"] for x in found.get("losses", [])]
+    return out + _table("Scale-out: one replica killed during a burst", ["Ollama", "Replica killed", "Burst through",
+                        "Failed requests", "Seconds until every replica was healthy again", "Failures"], rows)
+
+
 def _security_html(config: pytest.Config) -> str:
     found = config.stash[STACK_KEY].get("security_findings") or {}
     rows = [[rule, sev, str(len(where)), ", ".join(sorted(where))[:300], why]
@@ -695,6 +747,7 @@ def pytest_html_results_summary(prefix: list, summary: list, postfix: list, sess
     prefix.append(_log_windows_html(config))
     prefix.append(_recoveries_html(config))
     prefix.append(_isolation_html(config))
+    prefix.append(_scale_html(config))
     prefix.append(_security_html(config))
 
 

@@ -40,6 +40,19 @@ def _postgres_volume_renamed(doc: dict) -> None:
     doc["volumes"]["vllm_postgres_data"] = None
 
 
+def _slot_two_pulls_less(doc: dict) -> None:
+    doc["services"]["ollama"]["environment"] = {
+        "MODELS": '{{if eq .Task.Slot "2"}}llama3.2:latest{{else}}llama3.2:latest llama2:7b{{end}}'}
+
+
+def _ner_routed_to_vision(doc: dict) -> None:
+    doc["services"]["ner-graph-service"]["environment"] = {"OLLAMA_URL": "http://ollama-vision:11434"}
+
+
+def _vision_one_replica(doc: dict) -> None:
+    doc["services"]["ollama-vision"]["deploy"] = {**doc["services"]["ollama-vision"]["deploy"], "replicas": 1}
+
+
 def _routing_fault(service: str, var: str, wrong: str) -> Fault:
     return Fault(
         f"route-{service}-{var}", f"{service} {var} pointed at {wrong}",
@@ -285,6 +298,30 @@ CATALOGUE: tuple[Fault, ...] = (
                    file="docker-compose-vllm.yml")),
           (r"test_roundtrip_step\[rag-answer-stream\]",), "llm-queries", "rag-service", group="W",
           manifest="manifest-vllm.yaml"),
+    # dynamic, group Z: the scaled stack on swarm (`make scale`); the edits are of its swarm override
+    Fault("scale-replica-lacks-a-model", "the second replica of the LLM Ollama pulls llama3.2 only, not llama2:7b "
+          "(its MODELS templated on the task slot; its own healthcheck reads the same list and passes)",
+          (compose_edit("docker-stack-scaled.yml", _slot_two_pulls_less),),
+          (r"test_each_replica_holds_its_jobs_models_and_no_model_of_the_other_job\[ollama\]",), "scale-out", "ollama",
+          group="Z", suite="scale"),
+    Fault("scale-service-routed-to-the-wrong-ollama", "ner-graph-service reaches the vision Ollama's service on the "
+          "scaled stack (OLLAMA_URL=http://ollama-vision:11434 in the swarm override)",
+          (compose_edit("docker-stack-scaled.yml", _ner_routed_to_vision),),
+          (r"test_service_reaches_only_the_ollama_it_is_routed_to\[ner-graph-service\]",), "routing",
+          "ner-graph-service", group="Z", suite="scale",
+          # doc-processor hands its text to ner-graph-service and stores nothing unless every step worked
+          may_fail=(r"test_health_endpoint_reports_the_configured_ollama\[ner-graph-service\]",
+                    r"test_roundtrip_step\[(document-|ner-)",
+                    r"test_service_reaches_only_the_ollama_it_is_routed_to\[doc-processor\]",
+                    r"test_no_error_lines_after_initialization\[(doc-processor|ner-graph-service)\]",
+                    r"test_each_replica_of_an_ollama_serves_part_of_a_burst\[ollama\]",
+                    r"test_losing_a_replica_under_a_burst_fails_few_requests_and_swarm_restores_it\[ollama\]")),
+    Fault("scale-one-replica-where-two-are-asked", "the vision Ollama runs 1 replica on the scaled stack; the manifest "
+          "asks for 2", (compose_edit("docker-stack-scaled.yml", _vision_one_replica),),
+          (r"test_each_ollama_runs_the_replicas_the_manifest_asks_for\[ollama-vision\]",), "scale-out", "ollama-vision",
+          group="Z", suite="scale",
+          may_fail=(r"test_each_replica_of_an_ollama_serves_part_of_a_burst\[ollama-vision\]",
+                    r"test_losing_a_replica_under_a_burst_fails_few_requests_and_swarm_restores_it\[ollama-vision\]")),
     # dynamic, group C: a service exits right after it starts (the suite's own start must fail)
     Fault("service-exits-after-start", "notes-service exits as soon as it starts",
           (set_key("notes-service", "command", ["python", "-c", "print('notes-service: exiting'); raise SystemExit(3)"]),),

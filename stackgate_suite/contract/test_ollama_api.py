@@ -8,7 +8,7 @@ import pytest
 from stackgate.metrics import finding
 from stackgate.ollama import normalise
 
-pytestmark = [pytest.mark.contract, pytest.mark.smoke, pytest.mark.metric("ollama-api")]
+pytestmark = [pytest.mark.contract, pytest.mark.smoke, pytest.mark.metric("ollama-api"), pytest.mark.published_ollama]
 UNKNOWN = "stackgate-no-such-model:0b"
 
 

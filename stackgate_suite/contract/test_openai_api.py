@@ -8,7 +8,7 @@ from stackgate import openai_api
 from stackgate.metrics import finding
 from stackgate.ollama import normalise
 
-pytestmark = [pytest.mark.contract, pytest.mark.smoke]
+pytestmark = [pytest.mark.contract, pytest.mark.smoke, pytest.mark.published_ollama]
 
 
 def metric(spec) -> str:

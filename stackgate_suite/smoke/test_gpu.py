@@ -4,7 +4,7 @@ import pytest
 
 from stackgate.metrics import finding
 
-pytestmark = [pytest.mark.smoke, pytest.mark.gpu, pytest.mark.metric("gpu")]
+pytestmark = [pytest.mark.smoke, pytest.mark.gpu, pytest.mark.metric("gpu"), pytest.mark.published_ollama]
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ from stackgate.ollama import model_names, normalise
 pytestmark = pytest.mark.smoke
 
 
+@pytest.mark.published_ollama
 @pytest.mark.metric("ollamas-healthy")
 def test_ollama_api_answers(ollama_spec, stack, http):
     """Each Ollama answers GET /api/version with a version."""
@@ -24,6 +25,7 @@ def test_ollama_container_is_healthy(ollama_spec, stack):
     assert state == "healthy", finding("ollamas-healthy", ollama_spec.name, "container health 'healthy'", state)
 
 
+@pytest.mark.published_ollama
 @pytest.mark.metric("models")
 def test_required_models_are_present(ollama_spec, stack, http):
     """Each Ollama lists every model its job needs (GET /api/tags)."""
@@ -33,6 +35,7 @@ def test_required_models_are_present(ollama_spec, stack, http):
                                 f"missing {missing}; holds {sorted(held)}")
 
 
+@pytest.mark.published_ollama
 @pytest.mark.metric("models")
 def test_ollama_holds_no_model_of_the_other_job(ollama_spec, stack, http):
     """Separation: the LLM Ollama holds no vision model, the vision Ollama no LLM model."""
