@@ -37,12 +37,10 @@ def test_each_ollama_runs_the_replicas_the_manifest_asks_for(ollama_spec, swarm_
         f"{desired} desired, {running} running, {healthy} healthy")
 
 
-def test_each_replica_holds_its_jobs_models_and_no_model_of_the_other_job(ollama_spec, swarm_stack, scale):
+def test_each_replica_holds_its_jobs_models_and_no_model_of_the_other_job(ollama_spec, swarm_stack):
     """Every replica of an Ollama lists every model its job needs and none it must not hold."""
-    replicas = swarm_stack.replicas(ollama_spec.name)
-    want = scale.replicas.get(ollama_spec.name, 1)
-    assert len(replicas) >= want, finding("scale-out", ollama_spec.name, f"{want} running replicas to read",
-                                          f"{len(replicas)}")
+    replicas = swarm_stack.replicas(ollama_spec.name)  # how many: test_each_ollama_runs_the_replicas_...
+    assert replicas, finding("scale-out", ollama_spec.name, "running replicas to read", "none")
     problems = []
     for slot, container in sorted(replicas.items()):
         held = held_models(container)
