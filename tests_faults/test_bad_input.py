@@ -84,3 +84,43 @@ def test_an_unknown_model_fails_the_start_with_the_pull_error(tmp_path):
     res = gate(tmp_path, f"--manifest={stack / 'manifest.yaml'}", "stackgate_suite/smoke/test_stack.py")
     assert res.returncode == 1
     assert "no-such-model:7b" in error_line(res, "FATAL: pull of no-such-model:7b failed")
+
+
+def _engine_view() -> dict:
+    """What a swarm run may change: the swarm state, the networks, the volumes and the services."""
+    from stackgate.swarm import swarm_state
+
+    def names(*argv: str) -> list[str]:
+        return sorted(subprocess.run(argv, capture_output=True, text=True, timeout=60).stdout.split())
+
+    state = swarm_state()
+    return {"swarm": state, "networks": names("docker", "network", "ls", "--format", "{{.Name}}"),
+            "volumes": names("docker", "volume", "ls", "-q"), "containers": names("docker", "ps", "-aq"),
+            "services": names("docker", "service", "ls", "-q") if state == "active" else []}
+
+
+def test_an_interrupted_swarm_run_leaves_nothing_and_the_engine_as_found(tmp_path):
+    """^C while the scale gate runs on swarm: the stack, its networks and per-slot volumes go, and the engine
+    leaves the swarm it joined for the run (and the bridge network `swarm init` made)."""
+    import signal
+    import time
+
+    before = _engine_view()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "stackgate_suite", "-m", "smoke or scale", "--gate", "scale",
+         "--stack-engine", "swarm", "-q", "-p", "no:cacheprovider"], cwd=ROOT, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, env={**os.environ, "STACKGATE_REPORTS": str(tmp_path)},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # a background job ignores SIGINT
+    seen, deadline = [], time.monotonic() + 420
+    for line in proc.stdout:
+        seen.append(line)
+        if "every replica healthy" in line or time.monotonic() > deadline:
+            break
+    time.sleep(5)  # into the checks
+    proc.send_signal(signal.SIGINT)
+    rest, _ = proc.communicate(timeout=300)
+    seen.append(rest)
+    text = "".join(seen)
+    assert "every replica healthy" in text, text[-2000:]
+    assert proc.returncode != 0 and "removed (services, networks, volumes)" in text, text[-2000:]
+    assert _engine_view() == before
