@@ -69,11 +69,27 @@ class Timing:
 
 @dataclass
 class Load:
-    """What the burst did: requests sent, answered as declared, and the failures."""
+    """What a burst did: requests sent, answered as declared, and the failures; threads count into it with send()."""
 
     sent: int = 0
     ok: int = 0
     failures: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def send(self, client: httpx.Client, manifest, req: Request, values: Mapping[str, str]) -> int:  # noqa: ANN001
+        """Send one declared request and count it (an answer other than its `expect` is a failure); the number
+        sent so far."""
+        try:
+            resp = send(client, manifest, req, values)
+            good, why = resp.status_code == req.expect, f"{req.service} {resp.status_code}: {resp.text[:100]}"
+        except httpx.HTTPError as exc:
+            good, why = False, f"{req.service} {type(exc).__name__}: {exc}"
+        with self.lock:
+            self.sent += 1
+            self.ok += good
+            if not good:
+                self.failures.append(why)
+            return self.sent
 
 
 def time_requests(send_one: Callable[[], httpx.Response], expect: int, n: int) -> Timing:
@@ -104,7 +120,7 @@ def measure(http_factory: Callable[[], httpx.Client], manifest, iso: Isolation,
     one = lambda: send(http, manifest, timed, values)  # noqa: E731
     one()  # the model is loaded and warm before anything is timed
     idle = time_requests(one, timed.expect, iso.samples)
-    load, stop, lock = Load(), threading.Event(), threading.Lock()
+    load, stop = Load(), threading.Event()
 
     def worker() -> None:
         with http_factory() as client:
@@ -112,16 +128,7 @@ def measure(http_factory: Callable[[], httpx.Client], manifest, iso: Isolation,
                 for req in iso.load:
                     if stop.is_set():
                         return
-                    try:
-                        resp = send(client, manifest, req, values)
-                        good, why = resp.status_code == req.expect, f"{req.service} {resp.status_code}"
-                    except httpx.HTTPError as exc:
-                        good, why = False, f"{req.service} {type(exc).__name__}"
-                    with lock:
-                        load.sent += 1
-                        load.ok += good
-                        if not good:
-                            load.failures.append(why)
+                    load.send(client, manifest, req, values)
 
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(iso.workers)]
     for t in threads:

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 import httpx
 
 from .accesslog import parse
-from .probes import Request, send
+from .isolation import Load
+from .probes import Request
 from .routing import is_work
 
 
@@ -33,12 +34,9 @@ class Scale:
 
 
 @dataclass
-class Burst:
-    """What one burst did: answers as declared, failures, and the work requests each replica served."""
+class Burst(Load):
+    """What one burst did (answers as declared, failures), and the work requests each replica served."""
 
-    sent: int = 0
-    ok: int = 0
-    failures: list[str] = field(default_factory=list)
     per_replica: dict[int, int] = field(default_factory=dict)   # slot -> work requests in its access log
     seconds: float = 0.0
 
@@ -58,21 +56,13 @@ def send_burst(http_factory: Callable[[], httpx.Client], manifest, req: Request,
                     if not todo:
                         return
                     seq = todo.pop()
-                try:
-                    resp = send(client, manifest, req, {**values, "seq": str(seq)})
-                    good, why = resp.status_code == req.expect, f"{resp.status_code}: {resp.text[:100]}"
-                except httpx.HTTPError as exc:
-                    good, why = False, f"{type(exc).__name__}: {exc}"
+                sent = out.send(client, manifest, req, {**values, "seq": str(seq)})
                 with lock:
-                    out.sent += 1
-                    out.ok += good
-                    if not good:
-                        out.failures.append(why)
-                    trigger = during is not None and out.sent >= max(1, n // 4) and not fired.is_set()
+                    trigger = during is not None and sent >= max(1, n // 4) and not fired.is_set()
                     if trigger:
                         fired.set()
                 if trigger:
-                    during(out.sent)
+                    during(sent)
 
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(workers)]
     for t in threads:
