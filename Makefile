@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PYTEST := $(BIN)/python -m pytest
 REPORT_OPTS = --self-contained-html
 
-.PHONY: setup smoke smoke-vllm release release-vllm scale test unit bench bench-isolation bench-llm clean venv
+.PHONY: setup smoke smoke-vllm release release-vllm scale test lint unit bench bench-isolation bench-llm clean venv
 
 venv: $(VENV)/.installed
 
@@ -30,7 +30,7 @@ smoke: setup
 smoke-vllm: setup
 	$(PYTEST) -m smoke --gate smoke --manifest=stack/manifest-vllm.yaml --html=reports/smoke-vllm.html $(REPORT_OPTS) --junitxml=reports/smoke-vllm.xml
 
-## release: the release gate (smoke + resilience + rollback, logs watched 60 s after the last check):
+## release: the release gate (smoke + resilience + isolation + rollback, logs watched 60 s after the last check):
 ## reports/release.html
 release: setup
 	$(PYTEST) -m "smoke or resilience or isolation or rollback" --gate release --html=reports/release.html $(REPORT_OPTS) --junitxml=reports/release.xml
@@ -46,10 +46,15 @@ release-vllm: setup
 scale: setup
 	$(PYTEST) -m "smoke or scale" --gate scale --stack-engine swarm --html=reports/scale.html $(REPORT_OPTS) --junitxml=reports/scale.xml
 
-## test: the project's own tests: unit, contract, smoke, rollback (reports/test.html + .xml), the vLLM layout's
-## release gate (reports/release-vllm.html), the scale gate on swarm (reports/scale.html), then the fault catalogue
-## in a session of its own (it needs the stack's ports): reports/faults.html + .xml
-test: setup
+## lint: ruff, and import-linter's contracts (stackgate's layers import only downward, no import cycle)
+lint: venv
+	$(BIN)/ruff check stackgate stackgate_suite tests_unit tests_faults
+	$(BIN)/lint-imports
+
+## test: lint, then the project's own tests: unit, contract, smoke, rollback (reports/test.html + .xml), the vLLM
+## layout's release gate (reports/release-vllm.html), the scale gate on swarm (reports/scale.html), then the fault
+## catalogue in a session of its own (it needs the stack's ports): reports/faults.html + .xml
+test: setup lint
 	$(PYTEST) --gate release --html=reports/test.html $(REPORT_OPTS) --junitxml=reports/test.xml
 	$(PYTEST) -m "smoke or rollback" --gate release --manifest=stack/manifest-vllm.yaml --html=reports/release-vllm.html $(REPORT_OPTS) --junitxml=reports/release-vllm.xml
 	$(PYTEST) -m "smoke or scale" --gate scale --stack-engine swarm --html=reports/scale.html $(REPORT_OPTS) --junitxml=reports/scale.xml
@@ -66,12 +71,12 @@ bench: setup
 ## bench-isolation: LLM latency idle and under a vision burst, separated layout beside the simple one:
 ## reports/bench-isolation.json + .html
 bench-isolation: setup
-	$(BIN)/python -m stackgate.bench_isolation
+	$(BIN)/python -m stackgate.bench.isolation
 
 ## bench-llm: the LLM Ollama vs an OpenAI-compatible server (llama.cpp's, the stand-in for vLLM): TTFT, TPOT,
 ## ITL, latency percentiles, throughput at concurrency 1-8 and a Poisson run: reports/bench-llm.json + .html
 bench-llm: setup
-	$(BIN)/python -m stackgate.bench_llm
+	$(BIN)/python -m stackgate.bench.llm
 
 ## clean: remove every container, network and volume stackgate created (images are kept)
 clean:

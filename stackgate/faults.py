@@ -23,20 +23,22 @@ from pathlib import Path
 
 import yaml
 
-from .errors import StackgateError
-from .manifest import load as load_manifest
-from .metrics import METRICS
-from .stack import StackRun
+from stackgate.core.errors import StackgateError
+from stackgate.core.metrics import METRICS, names_finding, tag
+from stackgate.core.paths import ROOT, STACK, reports_dir
+from stackgate.engines.compose import StackRun
+from stackgate.verdict.html import Raw, page, table
 
-ROOT = Path(__file__).resolve().parent.parent
-STACK_DIR = ROOT / "stack"
+from .manifest import load as load_manifest
+
+STACK_DIR = STACK
 SUITE = "stackgate_suite"
 CONTRACT = [f"{SUITE}/contract/test_compose_contract.py", f"{SUITE}/contract/test_security.py"]
 SMOKE = [f"{SUITE}/smoke", f"{SUITE}/contract/test_routing.py", f"{SUITE}/contract/test_ollama_api.py",
          f"{SUITE}/contract/test_openai_api.py"]
 RELEASE = [*SMOKE, f"{SUITE}/resilience", f"{SUITE}/isolation", f"{SUITE}/rollback"]  # the release gate's paths
 
-REPORT_DIR = Path(os.environ.get("STACKGATE_REPORTS") or ROOT / "reports") / "faults"
+REPORT_DIR = reports_dir() / "faults"
 Edit = Callable[[Path], None]
 Action = Callable[[str], None]  # gets the compose project name
 
@@ -287,14 +289,14 @@ class Verdict:
 
 def header(fault: Fault) -> str:
     """The start of a finding about the fault's own metric and service: '[Title] service'."""
-    return f"[{METRICS[fault.metric]}] {fault.service}"
+    return tag(fault.metric, fault.service)
 
 
 def names_fault(fault: Fault, message: str, any_metric: bool = False) -> bool:
     """True when a failure message carries a finding about the fault's service: on the fault's own metric, or
     (any_metric) on any metric (a fault may break a second metric too, e.g. routing as well as models)."""
-    titles = METRICS.values() if any_metric else [METRICS[fault.metric]]
-    return any(re.search(re.escape(f"[{t}] {fault.service}") + r"(:|\s)", message) for t in titles)
+    metrics = METRICS if any_metric else [fault.metric]
+    return any(names_finding(message, m, fault.service) for m in metrics)
 
 
 def claims(fault: Fault, test: str, message: str, caught: bool) -> bool:
@@ -403,17 +405,13 @@ def html_table(verdicts: list[Verdict]) -> str:
         name = v.fault.id if v.fault else f"(no fault: {v.group})"
         desc = v.fault.description if v.fault else "a clean stack must produce no failure"
         expect = "<br>".join(h.escape(p) for p in v.fault.must_fail) if v.fault else "none"
-        state = outcome(v)
         colour = "#16794c" if v.caught else "#b42318"
-        group = h.escape(v.group)
-        if not v.group.startswith("static"):
-            group = f"<a href='faults/{group}.html'>{group}</a>"
-        rows.append(f"<tr><td>{h.escape(name)}</td><td>{h.escape(desc)}</td><td>{group}</td>"
-                    f"<td><code>{expect}</code></td><td style='color:{colour};font-weight:bold'>{state}</td>"
-                    f"<td>{v.seconds:.1f}</td><td>{h.escape('; '.join(v.problems))[:600]}</td></tr>")
-    return ("<!doctype html><html><head><meta charset='utf-8'><title>stackgate fault catalogue</title></head><body>"
-            "<h1>Fault catalogue</h1><p>Each fault is applied to a throw-away copy of stack/; the suite must fail "
-            "exactly the expected tests, naming the metric and the service.</p>"
-            "<table border='1' cellpadding='4' style='border-collapse:collapse'><tr><th>Fault</th><th>What</th>"
-            "<th>Group</th><th>Expected failing test</th><th>Result</th><th>Group time (s)</th><th>Problems</th></tr>"
-            + "".join(rows) + "</table></body></html>")
+        group = Raw(f"<a href='faults/{h.escape(v.group)}.html'>{h.escape(v.group)}</a>") if not v.group.startswith(
+            "static") else v.group
+        rows.append([name, desc, group, Raw(f"<code>{expect}</code>"),
+                     Raw(f"<span style='color:{colour};font-weight:bold'>{h.escape(outcome(v))}</span>"),
+                     f"{v.seconds:.1f}", "; ".join(v.problems)[:600]])
+    return page("stackgate fault catalogue", "<h1>Fault catalogue</h1><p>Each fault is applied to a throw-away copy "
+                "of stack/; the suite must fail exactly the expected tests, naming the metric and the service.</p>"
+                + table(["Fault", "What", "Group", "Expected failing test", "Result", "Group time (s)", "Problems"],
+                        rows))

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stackgate import sweep
+from stackgate.engines import sweep
 from stackgate.faults import ROOT, STACK_DIR
 
 pytestmark = pytest.mark.slow
@@ -88,7 +88,7 @@ def test_an_unknown_model_fails_the_start_with_the_pull_error(tmp_path):
 
 def _engine_view() -> dict:
     """What a swarm run may change: the swarm state, the networks, the volumes and the services."""
-    from stackgate.swarm import swarm_state
+    from stackgate.engines.swarm import swarm_state
 
     def names(*argv: str) -> list[str]:
         return sorted(subprocess.run(argv, capture_output=True, text=True, timeout=60).stdout.split())

@@ -6,8 +6,9 @@ import json
 import pytest
 from catalogue import CATALOGUE
 
+from stackgate.core.paths import reports_dir
 from stackgate.faults import CLEAN_GROUPS, html_table, run_catalogue
-from stackgate.plugin import REPORTS, live_log
+from stackgate.pytest_plugin import live_log
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(3000)]
 
@@ -16,6 +17,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(3000)]
 def verdicts(stack_profiles, pytestconfig):
     """Run the whole catalogue once; write reports/faults.html and reports/faults.json."""
     results = run_catalogue(CATALOGUE, stack_profiles, log=live_log(pytestconfig))
+    REPORTS = reports_dir()
     REPORTS.mkdir(exist_ok=True)
     (REPORTS / "faults.html").write_text(html_table(results))
     (REPORTS / "faults.json").write_text(json.dumps(

@@ -39,6 +39,6 @@ def fake_runner() -> Callable[[dict], FakeRunner]:
 @pytest.fixture(autouse=True)
 def private_reaper_records(tmp_path, monkeypatch):
     """Unit tests never read or delete the reaper records of a real run on this machine."""
-    from stackgate import reaper
+    from stackgate.engines import reaper
 
     monkeypatch.setattr(reaper, "RECORDS", tmp_path / "reaper-records")

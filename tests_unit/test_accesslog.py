@@ -1,6 +1,6 @@
 """Parsing Ollama's `[GIN]` access lines (the same for real Ollama and the stand-in)."""
 
-from stackgate.accesslog import parse, parse_line
+from stackgate.evidence.accesslog import parse, parse_line
 
 REAL = '[GIN] 2025/03/08 - 21:33:37 | 200 |     600.829µs |       127.0.0.1 | GET      "/api/tags"'
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from stackgate import engine
-from stackgate.errors import EngineError
+from stackgate.core.errors import EngineError
+from stackgate.machine import dockerd as engine
 
 
 def state(**kw) -> engine.EngineState:

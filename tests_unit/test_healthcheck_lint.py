@@ -2,7 +2,7 @@
 
 import pytest
 
-from stackgate.composefile import healthcheck_cannot_fail
+from stackgate.evidence.composefile import healthcheck_cannot_fail
 
 
 def config(test):

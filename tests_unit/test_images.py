@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from stackgate import images
-from stackgate.images import ImageSpec
+from stackgate.machine import images
+from stackgate.machine.images import ImageSpec
 
 
 def test_recipe_hash_is_stable_and_order_sensitive():

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from stackgate import manifest
-from stackgate.errors import ManifestError
+from stackgate.core.errors import ManifestError
 
 
 def write(tmp_path, data) -> str:
@@ -130,7 +130,7 @@ def test_the_expected_start_up_times_follow_the_seeds_timeline():
 
 
 def test_the_simple_rollback_target_is_one_ollama_serving_every_model_that_every_route_points_at():
-    target = manifest.load().rollback_target()
+    target = manifest.rollback_target(manifest.load())
     assert target.label == "simple" and list(target.manifest.ollamas) == ["ollama"]
     assert set(target.manifest.ollamas["ollama"].models) == {"llama3.2:latest", "llama2:7b", "llava:7b",
                                                              "nomic-embed-text:latest"}
@@ -139,7 +139,7 @@ def test_the_simple_rollback_target_is_one_ollama_serving_every_model_that_every
 
 
 def test_the_vllm_layout_rolls_back_to_the_separated_deployment_judged_by_its_own_manifest():
-    target = manifest.load(manifest.DEFAULT_PATH.parent / "manifest-vllm.yaml").rollback_target()
+    target = manifest.rollback_target(manifest.load(manifest.DEFAULT_PATH.parent / "manifest-vllm.yaml"))
     assert target.label == "separated (manifest.yaml)" and set(target.manifest.ollamas) == {"ollama", "ollama-vision"}
     assert target.manifest.services["notes-service"].routes == {"OLLAMA_URL": "ollama"}
 

@@ -2,9 +2,10 @@
 
 from datetime import datetime
 
-from stackgate.accesslog import Access
-from stackgate.metrics import Result, aggregate, finding
-from stackgate.routing import Observation, verdict
+from stackgate.core.metrics import finding
+from stackgate.evidence.accesslog import Access
+from stackgate.evidence.routing import Observation, verdict
+from stackgate.verdict.metrics import Result, aggregate
 
 
 def status(results):

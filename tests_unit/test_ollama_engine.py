@@ -188,7 +188,7 @@ def test_keep_alive_zero_does_not_close_a_context_a_waiting_request_is_about_to_
 def test_the_stand_ins_v1_endpoints_pass_the_openai_conformance_checks(tmp_path, monkeypatch):
     from starlette.testclient import TestClient
 
-    from stackgate import openai_api
+    from stackgate.evidence import openai_api
     from standin_ollama.server import create_app
 
     monkeypatch.setenv("OLLAMA_MODELS", str(tmp_path / "models"))
@@ -206,7 +206,7 @@ def test_a_server_that_answers_any_model_name_fails_the_unknown_model_check():
     """llama.cpp's own OpenAI server (single-model mode) answers 200 for any model name: the check must say so."""
     import httpx
 
-    from stackgate import openai_api
+    from stackgate.evidence import openai_api
 
     def lenient(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json={"object": "chat.completion", "choices": [

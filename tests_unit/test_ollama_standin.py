@@ -12,8 +12,8 @@ from datetime import datetime
 import numpy as np
 import pytest
 
-from stackgate.accesslog import parse_line
-from stackgate.documents import render_png
+from stackgate.evidence.accesslog import parse_line
+from stackgate.evidence.documents import render_png
 from standin_ollama import VERSION, catalogue, infer, names
 from standin_ollama.gin import gin_line, go_duration
 

@@ -4,8 +4,8 @@ import httpx
 import pytest
 
 from stackgate import manifest as manifest_mod
-from stackgate.probes import Check, render
-from stackgate.roundtrip import chain_values, judge_check, run_chain
+from stackgate.evidence.roundtrip import chain_values, judge_check, run_chain
+from stackgate.manifest import Check, render
 
 
 def test_a_template_names_the_value_it_misses():

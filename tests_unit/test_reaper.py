@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stackgate import reaper, reaper_agent
+from stackgate.engines import reaper, reaper_agent
 
 ANON = "a" * 64
 

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from stackgate.report import SVG_NS, banner, format_duration, format_utc, page_title, timeline_svg
+from stackgate.verdict.report import SVG_NS, banner, format_duration, format_utc, page_title, timeline_svg
 
 TESTED = [("stack/ commit", "e4f78b8 (clean)"), ("Profile", "airgap"), ("GPU", "no")]
 STARTED = 1795871102.0  # 2026-11-28 13:05:02 UTC

@@ -2,7 +2,7 @@
 
 import pytest
 
-from stackgate.documents import render_pdf, render_png
+from stackgate.evidence.documents import render_pdf, render_png
 
 
 def test_uploads_are_typed_by_content_not_by_name():

@@ -7,8 +7,9 @@ import json
 import pytest
 import yaml
 
-from stackgate import manifest, swarm
-from stackgate.errors import ManifestError
+from stackgate import manifest
+from stackgate.core.errors import ManifestError
+from stackgate.engines import swarm
 
 from .conftest import FakeRunner
 
@@ -140,7 +141,7 @@ def test_a_replicas_slot_is_read_from_its_task_name():
 
 
 def test_only_work_requests_from_the_driving_service_count_for_a_replica():
-    from stackgate.scale import work_per_replica
+    from stackgate.evidence.replicas import work_per_replica
 
     line = '[GIN] 2026/11/28 - 21:33:37 | 200 |  1.2s |  {ip} | {method}     "{path}"'
     logs = {1: [line.format(ip="10.0.1.5", method="POST", path="/api/chat"),
@@ -153,8 +154,8 @@ def test_only_work_requests_from_the_driving_service_count_for_a_replica():
 def test_a_burst_sends_every_request_numbered_and_calls_during_once_a_quarter_in():
     import httpx
 
-    from stackgate.probes import Request
-    from stackgate.scale import send_burst
+    from stackgate.evidence.replicas import send_burst
+    from stackgate.manifest import Request
 
     seen, calls = [], []
 

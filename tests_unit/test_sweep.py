@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stackgate import sweep
+from stackgate.engines import identity, reaper_agent, sweep
 
 
 def listing(fake_runner):
@@ -14,9 +14,9 @@ def listing(fake_runner):
 
 
 def test_project_names_carry_the_owner_pid():
-    name = sweep.new_project_name(pid=4242)
-    assert name.startswith("stackgate-4242-") and sweep.owner_pid(name) == 4242
-    assert sweep.owner_pid("other-4242") is None
+    name = identity.new_project_name(pid=4242)
+    assert name.startswith("stackgate-4242-") and identity.owner_pid(name) == 4242
+    assert identity.owner_pid("other-4242") is None
 
 
 def test_only_stackgate_resources_are_listed(fake_runner):
@@ -42,7 +42,7 @@ def test_sweep_removes_containers_before_networks_and_volumes(fake_runner):
 
 def test_compose_commands_of_a_dead_run_are_found_by_project(tmp_path, monkeypatch):
     killed = []
-    monkeypatch.setattr(sweep.os, "kill", lambda pid, sig: killed.append(pid))
+    monkeypatch.setattr(reaper_agent.os, "kill", lambda pid, sig: killed.append(pid))
     for pid, argv in ((101, ["docker", "compose", "-f", "x.yml", "-p", "stackgate-1-aa", "up"]),
                       (102, ["docker", "compose", "-p", "other", "up"]), (103, ["python", "stackgate-1-aa"])):
         (tmp_path / str(pid)).mkdir()

@@ -3,7 +3,8 @@ manifest declares it optional; a gate fails on FAIL, is incomplete on UNKNOWN, i
 
 import re
 
-from stackgate.metrics import Gate, OptionalSkip, Result, aggregate, gate_verdict, judge_metric
+from stackgate.manifest import Gate, OptionalSkip
+from stackgate.verdict.metrics import Result, aggregate, gate_verdict, judge_metric
 
 GPU_ABSENT = OptionalSkip("gpu", re.compile("^no GPU:"), "the host has no GPU")
 SMOKE = Gate("smoke", ("routing", "frontend-loads", "gpu"))

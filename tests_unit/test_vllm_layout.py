@@ -13,7 +13,8 @@ from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from stackgate import manifest, openai_api
+from stackgate import manifest
+from stackgate.evidence import openai_api
 
 
 def inner() -> Starlette:

@@ -2,9 +2,9 @@
 
 import pytest
 
-from stackgate.composefile import load_config
-from stackgate.errors import ComposeFileError
-from stackgate.plugin import STACK_KEY
+from stackgate.core.errors import ComposeFileError
+from stackgate.evidence.composefile import load_config
+from stackgate.pytest_plugin import manifest_of
 
 
 @pytest.fixture(scope="session")
@@ -39,7 +39,7 @@ PROFILE_SETS = {"production": ["production"], "production+gpu": ["production", "
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """profile_config: each profile set the manifest declares (production, production+gpu, airgap) x each layout."""
     if "profile_config" in metafunc.fixturenames:
-        m = metafunc.config.stash[STACK_KEY]["manifest"]
+        m = manifest_of(metafunc.config)
         configs = [(name, layout) for name, profiles in PROFILE_SETS.items() if all(p in m.profiles for p in profiles)
                    for layout in m.layouts]
         metafunc.parametrize("profile_config", configs, ids=[f"{n}-{layout}" for n, layout in configs],

@@ -2,7 +2,8 @@
 
 import pytest
 
-from stackgate.composefile import (
+from stackgate.core.metrics import finding
+from stackgate.evidence.composefile import (
     environment,
     healthcheck_budget_s,
     healthcheck_cannot_fail,
@@ -12,8 +13,7 @@ from stackgate.composefile import (
     ollama_reached,
     published,
 )
-from stackgate.metrics import finding
-from stackgate.ollama import normalise
+from stackgate.evidence.ollama import normalise
 
 pytestmark = [pytest.mark.contract, pytest.mark.smoke]
 
@@ -206,7 +206,7 @@ def test_ollama_healthcheck_budget_covers_the_first_run_timeline(layout, product
 @pytest.mark.parametrize("profile", ["production", "airgap"])
 def test_client_libraries_are_pinned_to_their_servers_version(profile, manifest):
     """Each client library in the manifest's `versions` is pinned to the version of the server it talks to."""
-    from stackgate.composefile import load_config, pinned_version
+    from stackgate.evidence.composefile import load_config, pinned_version
 
     if not any(profile in (spec.get("client_requirements") or {}) for spec in manifest.versions.values()):
         pytest.skip(f"the manifest declares no client/server versions to compare for the {profile} profile")

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from stackgate.metrics import finding
-from stackgate.ollama import normalise
+from stackgate.core.metrics import finding
+from stackgate.evidence.ollama import normalise
 
 pytestmark = [pytest.mark.contract, pytest.mark.smoke, pytest.mark.metric("ollama-api"), pytest.mark.published_ollama]
 UNKNOWN = "stackgate-no-such-model:0b"

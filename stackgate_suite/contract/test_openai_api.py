@@ -4,9 +4,9 @@ the findings name the backend."""
 
 import pytest
 
-from stackgate import openai_api
-from stackgate.metrics import finding
-from stackgate.ollama import normalise
+from stackgate.core.metrics import finding
+from stackgate.evidence import openai_api
+from stackgate.evidence.ollama import normalise
 
 pytestmark = [pytest.mark.contract, pytest.mark.smoke, pytest.mark.published_ollama]
 

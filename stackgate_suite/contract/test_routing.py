@@ -2,7 +2,7 @@
 
 import pytest
 
-from stackgate.routing import observe, verdict
+from stackgate.evidence.routing import observe, verdict
 
 pytestmark = [pytest.mark.smoke, pytest.mark.contract, pytest.mark.metric("routing")]
 

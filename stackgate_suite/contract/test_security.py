@@ -3,19 +3,18 @@ suppressed with a reason in the manifest), and our checks over the merged model 
 
 import pytest
 
-from stackgate import security
-from stackgate.metrics import finding
-from stackgate.plugin import STACK_KEY
+from stackgate.core.metrics import finding
+from stackgate.evidence import security
 
 pytestmark = [pytest.mark.contract, pytest.mark.smoke, pytest.mark.metric("security")]
 
 
-def test_compose_lint_reports_no_unsuppressed_finding(layout, manifest, pytestconfig):
+def test_compose_lint_reports_no_unsuppressed_finding(layout, manifest, gate_state):
     """compose-lint (OWASP / CIS Docker Benchmark) finds nothing in the production files that the manifest does
     not accept with a reason."""
     files = manifest.compose_files(layout, ["production"])
     findings = security.compose_lint(files)
-    rows = pytestconfig.stash[STACK_KEY].setdefault("security_findings", {})
+    rows = gate_state.security_findings
     open_ = []
     for f in findings:
         s = security.suppression_for(f, manifest.suppressions)

@@ -1,17 +1,17 @@
 """Isolation (release gate): the LLM answers as fast under a burst of vision work as on an idle stack, within the
 manifest's bound. It is why the stack has two Ollamas: LLM and vision work must not compete for CPU (or GPU)."""
 
-import httpx
+
 import pytest
 
-from stackgate.isolation import measure
-from stackgate.metrics import finding
-from stackgate.plugin import STACK_KEY
+from stackgate.core.http import client as http_client
+from stackgate.core.metrics import finding
+from stackgate.evidence.isolation import measure
 
 pytestmark = [pytest.mark.isolation, pytest.mark.metric("isolation"), pytest.mark.slow]
 
 
-def test_llm_latency_under_a_vision_burst_stays_within_its_bound(owned_stack, manifest, run_facts, pytestconfig):
+def test_llm_latency_under_a_vision_burst_stays_within_its_bound(owned_stack, manifest, run_facts, gate_state):
     """The timed LLM request's p95 (and p50) while the vision burst runs is at most ratio × its idle p95 (p50) +
     slack, no timed request fails, and the burst itself was served (so the load was real)."""
     iso = manifest.isolation
@@ -19,9 +19,9 @@ def test_llm_latency_under_a_vision_burst_stays_within_its_bound(owned_stack, ma
         pytest.skip("the manifest declares no isolation measurement")
     timed = iso.timed[-1].service
     values = {"number": str(int(run_facts["number"]) + 700), "vendor": run_facts["vendor"] + "ISO"}
-    idle, loaded, load = measure(lambda: httpx.Client(timeout=httpx.Timeout(120, connect=5)), manifest, iso, values)
+    idle, loaded, load = measure(http_client, manifest, iso, values)
     bound = iso.bound_s(idle.p95)
-    pytestconfig.stash[STACK_KEY].setdefault("isolation", []).append({
+    gate_state.isolation.append({
         "layout": "separated", "service": timed, "idle": idle.summary(), "loaded": loaded.summary(),
         "bound_s": round(bound, 3), "rule": iso.describe_bound(),
         "burst": {"sent": load.sent, "ok": load.ok, "failures": load.failures[:5]}})

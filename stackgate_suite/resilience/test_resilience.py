@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from stackgate.metrics import finding
-from stackgate.ollama import model_names, normalise
-from stackgate.recovery import broken, fire, until_all_work, works
-from stackgate.roundtrip import still_answerable
+from stackgate.core.metrics import finding
+from stackgate.evidence.ollama import model_names, normalise
+from stackgate.evidence.recovery import broken, fire, until_all_work, works
+from stackgate.evidence.roundtrip import still_answerable
 
 pytestmark = [pytest.mark.resilience, pytest.mark.metric("resilience"), pytest.mark.slow]
 REGISTRY_DOWN = {"STACKGATE_REGISTRY": "unreachable"}  # the airgap profile's switch (stand-in Ollama)
@@ -42,7 +42,7 @@ def test_an_ollama_restarted_without_its_registry_serves_its_models(ollama_spec,
     working_before(stack, routed_to(manifest, name), name)
     t0 = time.monotonic()
     try:
-        stack.driver.recreate(name, REGISTRY_DOWN)
+        stack.recreate(name, REGISTRY_DOWN)
     except Exception as exc:  # noqa: BLE001 - the finding carries the evidence
         state = stack.states().get(name, "gone")
         tail = " | ".join(stack.logs(name, tail=5))
@@ -73,7 +73,7 @@ def test_services_recover_when_a_data_store_restarts(store_spec, stack, http, ma
     working_before(stack, users, store)
     starts = {u: stack.containers()[u].attrs["State"]["StartedAt"] for u in users}
     t0 = time.monotonic()
-    stack.driver.restart(store)
+    stack.restart(store)
     seconds, answers = until_all_work(stack, users)
     total = None if seconds is None else time.monotonic() - t0
     recoveries.append(("restart", store, total, f"dependents: {', '.join(users)}"))

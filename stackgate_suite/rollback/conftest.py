@@ -2,23 +2,22 @@
 
 import pytest
 
-from stackgate.errors import StackgateError
-from stackgate.plugin import STACK_KEY, data_before
-from stackgate.rollback import Rollback
+from stackgate.core.errors import StackgateError
+from stackgate.engines.rollback import Rollback
 
 
 @pytest.fixture(scope="module")
-def written(owned_stack, http, manifest, run_facts):
+def written(owned_stack, data_writer):
     """Data written through the deployment before the rollback: a document (with its embeddings and
     entities) and a note."""
-    return data_before(http, manifest, run_facts, "RB", "rollback", offset=500)
+    return data_writer("RB", "rollback", 500)
 
 
 @pytest.fixture(scope="module")
-def rollback(stack, rollback_target, written, stack_profiles, pytestconfig):
+def rollback(stack, rollback_target, written, stack_profiles, gate_state):
     """The stack moved to the rollback layout (the deployment `down` with volumes kept, the target `up`)."""
     rb = Rollback(stack, stack_profiles)
-    pytestconfig.stash[STACK_KEY]["rollback"] = rb
+    gate_state.rollback = rb
     return switched(rb, rollback_target)
 
 
@@ -40,6 +39,6 @@ def switched(rb: Rollback, where) -> Rollback:  # noqa: ANN001
 @pytest.fixture(scope="module")
 def target_config(rollback_target, stack_profiles) -> dict:
     """The rollback layout's merged compose model."""
-    from stackgate.composefile import load_config
+    from stackgate.evidence.composefile import load_config
 
     return load_config(rollback_target.compose_files(stack_profiles), rollback_target.manifest.project_dir)

@@ -3,12 +3,12 @@ stack, or another manifest's deployment), and forward again."""
 
 import pytest
 
-from stackgate import openai_api
-from stackgate.metrics import finding
-from stackgate.ollama import model_names, normalise
-from stackgate.rollback import error_lines
-from stackgate.roundtrip import chain_values, run_chain, still_answerable, unanswered
-from stackgate.routing import observe, verdict
+from stackgate.core.metrics import finding
+from stackgate.engines.rollback import error_lines
+from stackgate.evidence import openai_api
+from stackgate.evidence.ollama import model_names, normalise
+from stackgate.evidence.roundtrip import chain_values, run_chain, still_answerable, unanswered
+from stackgate.evidence.routing import observe, verdict
 
 pytestmark = [pytest.mark.rollback, pytest.mark.metric("rollback"), pytest.mark.slow]
 

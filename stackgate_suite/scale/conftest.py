@@ -2,8 +2,7 @@
 
 import pytest
 
-from stackgate.plugin import STACK_KEY
-from stackgate.swarm import SwarmStack
+from stackgate.engines.swarm import SwarmStack
 
 
 @pytest.fixture(scope="session")
@@ -23,6 +22,6 @@ def scale(manifest):
 
 
 @pytest.fixture(scope="session")
-def scale_report(pytestconfig):
+def scale_report(gate_state):
     """What the report's scale-out section shows: bursts (per-replica counts) and replica losses."""
-    return pytestconfig.stash[STACK_KEY].setdefault("scale", {"bursts": [], "losses": []})
+    return gate_state.scale

@@ -4,12 +4,13 @@ through the services reaches every replica, and losing a replica under load cost
 import time
 
 import docker
-import httpx
 import pytest
 
-from stackgate.metrics import finding
-from stackgate.ollama import normalise
-from stackgate.scale import send_burst, wait_for, work_per_replica
+from stackgate.core.http import client as http_client
+from stackgate.core.metrics import finding
+from stackgate.core.wait import wait_until
+from stackgate.evidence.ollama import normalise
+from stackgate.evidence.replicas import send_burst, work_per_replica
 
 pytestmark = [pytest.mark.scale, pytest.mark.metric("scale-out")]
 
@@ -60,7 +61,7 @@ def test_each_replica_of_an_ollama_serves_part_of_a_burst(ollama_spec, swarm_sta
     serves part of it (DNS round-robin, per-replica access logs); the counts go into the report."""
     req = scale.drive[ollama_spec.name]
     since = time.time() - 1
-    result = send_burst(lambda: httpx.Client(timeout=httpx.Timeout(120, connect=5)), manifest, req,
+    result = send_burst(http_client, manifest, req,
                         burst_values(run_facts, 800), scale.requests, scale.workers)
     time.sleep(1)  # the last access lines reach the logs
     clients = {ip for ip, svc in swarm_stack.ip_map().items() if svc == req.service}
@@ -96,10 +97,10 @@ def test_losing_a_replica_under_a_burst_fails_few_requests_and_swarm_restores_it
             killed["error"] = str(exc)
 
     req = scale.drive[ollama_spec.name]
-    result = send_burst(lambda: httpx.Client(timeout=httpx.Timeout(120, connect=5)), manifest, req,
+    result = send_burst(http_client, manifest, req,
                         burst_values(run_facts, 900), scale.requests, scale.workers, during=kill)
     left = scale.recover_s - (time.monotonic() - killed.get("at", time.monotonic()))
-    healed = wait_for(lambda: swarm_stack.healthy_replicas(ollama_spec.name) >= want
+    healed = wait_until(lambda: swarm_stack.healthy_replicas(ollama_spec.name) >= want
                       and victim[1].id not in {c.id for c in swarm_stack.replicas(ollama_spec.name).values()},
                       max(left, 1))
     recovery = None if healed is None else round(time.monotonic() - killed["at"], 1)

@@ -5,7 +5,7 @@ from urllib.parse import urljoin, urlparse
 
 import pytest
 
-from stackgate.metrics import finding
+from stackgate.core.metrics import finding
 
 pytestmark = [pytest.mark.smoke, pytest.mark.metric("frontend-loads")]
 REFS = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']""")

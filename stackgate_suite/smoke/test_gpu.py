@@ -2,7 +2,7 @@
 
 import pytest
 
-from stackgate.metrics import finding
+from stackgate.core.metrics import finding
 
 pytestmark = [pytest.mark.smoke, pytest.mark.gpu, pytest.mark.metric("gpu"), pytest.mark.published_ollama]
 

@@ -5,8 +5,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from stackgate.engine import wait_until
-from stackgate.metrics import finding
+from stackgate.core.metrics import finding
+from stackgate.core.wait import wait_until
 
 pytestmark = [pytest.mark.smoke, pytest.mark.disruptive]
 ABSENT = "stackgate-absent-model:latest"

@@ -5,22 +5,21 @@ import time
 
 import pytest
 
-from stackgate.metrics import finding
-from stackgate.plugin import STACK_KEY, live_log, watch_logs_s
+from stackgate.core.metrics import finding
 
 pytestmark = [pytest.mark.smoke, pytest.mark.metric("logs-clean"), pytest.mark.after_all]
 
 
 @pytest.fixture(scope="session")
-def log_windows(stack, manifest, pytestconfig) -> dict[str, tuple[float, float]]:
+def log_windows(stack, manifest, log_watch_s, progress, gate_state) -> dict[str, tuple[float, float]]:
     """Keep watching --watch-logs seconds after the last check; then service -> (healthy at, end) to scan."""
-    seconds = watch_logs_s(pytestconfig)
+    seconds = log_watch_s
     if seconds > 0:
-        live_log(pytestconfig)(f"logs: watching every service {seconds:.0f} s more after the last check")
+        progress(f"logs: watching every service {seconds:.0f} s more after the last check")
         time.sleep(seconds)
     end = time.time()
     windows = {name: (stack.healthy_at(name), end) for name in manifest.services}
-    pytestconfig.stash[STACK_KEY]["log_windows"] = windows
+    gate_state.log_windows = windows
     return windows
 
 

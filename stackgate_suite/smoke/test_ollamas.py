@@ -2,8 +2,8 @@
 
 import pytest
 
-from stackgate.metrics import finding
-from stackgate.ollama import model_names, normalise
+from stackgate.core.metrics import finding
+from stackgate.evidence.ollama import model_names, normalise
 
 pytestmark = pytest.mark.smoke
 

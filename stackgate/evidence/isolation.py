@@ -1,0 +1,120 @@
+"""Isolation: LLM latency while a burst of vision work runs, against the same LLM requests on an idle stack.
+
+The separation's purpose (LLM and vision queries do not compete for resources) as a number: p50 / p95 of a
+timed LLM request, idle and under load, and the bound the manifest sets on the loaded p95.
+"""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import httpx
+
+from stackgate.core.workers import running
+from stackgate.manifest import Isolation, Manifest, Request
+
+from .send import fire, send
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0..100) by linear interpolation (numpy's default); nan for no values."""
+    if not values:
+        return float("nan")
+    xs = sorted(values)
+    k = (len(xs) - 1) * q / 100
+    lo, hi = int(k), min(int(k) + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
+
+
+@dataclass
+class Timing:
+    """Latencies (s) of the timed request in one phase, and the failures seen."""
+
+    latencies: list[float] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def p50(self) -> float:
+        return percentile(self.latencies, 50)
+
+    @property
+    def p95(self) -> float:
+        return percentile(self.latencies, 95)
+
+    def summary(self) -> dict:
+        return {"n": len(self.latencies), "p50_s": round(self.p50, 3), "p95_s": round(self.p95, 3),
+                "mean_s": round(statistics.fmean(self.latencies), 3) if self.latencies else None,
+                "failures": self.failures[:5]}
+
+
+@dataclass
+class Load:
+    """What a burst did: requests sent, answered as declared, and the failures; threads count into it with send()."""
+
+    sent: int = 0
+    ok: int = 0
+    failures: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def send(self, client: httpx.Client, manifest: Manifest, req: Request, values: Mapping[str, str]) -> int:
+        """Send one declared request and count it (an answer other than its `expect` is a failure); the number
+        sent so far."""
+        try:
+            resp = send(client, manifest, req, values)
+            good, why = resp.status_code == req.expect, f"{req.service} {resp.status_code}: {resp.text[:100]}"
+        except httpx.HTTPError as exc:
+            good, why = False, f"{req.service} {type(exc).__name__}: {exc}"
+        with self.lock:
+            self.sent += 1
+            self.ok += good
+            if not good:
+                self.failures.append(why)
+            return self.sent
+
+
+def time_requests(send_one: Callable[[], httpx.Response], expect: int, n: int) -> Timing:
+    """n sequential sends, each timed; an answer other than `expect` is a failure (and not a latency)."""
+    out = Timing()
+    for _ in range(n):
+        t0 = time.perf_counter()
+        try:
+            resp = send_one()
+        except httpx.HTTPError as exc:
+            out.failures.append(f"{type(exc).__name__}: {exc}")
+            continue
+        spent = time.perf_counter() - t0
+        if resp.status_code != expect:
+            out.failures.append(f"{resp.status_code}: {resp.text[:120]}")
+        else:
+            out.latencies.append(spent)
+    return out
+
+
+def measure(http_factory: Callable[[], httpx.Client], manifest: Manifest, iso: Isolation,
+            values: Mapping[str, str], warmup_s: float = 1.0) -> tuple[Timing, Timing, Load]:
+    """(idle, loaded, load): the timed request idle, then again while `workers` threads send the burst."""
+    http = http_factory()
+    if len(iso.timed) > 1:
+        fire(http, manifest, iso.timed[:-1], values)
+    timed = iso.timed[-1]
+    one = lambda: send(http, manifest, timed, values)  # noqa: E731
+    one()  # the model is loaded and warm before anything is timed
+    idle = time_requests(one, timed.expect, iso.samples)
+    load, stop = Load(), threading.Event()
+
+    def worker() -> None:
+        with http_factory() as client:
+            while not stop.is_set():
+                for req in iso.load:
+                    if stop.is_set():
+                        return
+                    load.send(client, manifest, req, values)
+
+    with running(iso.workers, worker, stop=stop, join_s=120):
+        time.sleep(warmup_s)
+        loaded = time_requests(one, timed.expect, iso.samples)
+    return idle, loaded, load

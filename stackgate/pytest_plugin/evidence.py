@@ -1,0 +1,55 @@
+"""The slow evidence, gathered concurrently: every round-trip chain and the rendered frontend, started together
+the first time a test needs one of them."""
+
+from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from stackgate.engines.base import Stack
+from stackgate.evidence.browser import RenderedPage, browse
+from stackgate.evidence.roundtrip import chain_values, run_chain
+from stackgate.manifest import Manifest
+
+from .state import state_of
+
+
+@pytest.fixture(scope="session")
+def evidence(request: pytest.FixtureRequest, stack: Stack, http: httpx.Client, manifest: Manifest,
+             run_facts: dict[str, str]) -> dict:
+    """Futures of the slow evidence, started together: one per round-trip chain ((roundtrip, kind) -> step id ->
+    StepResult), and 'browser' (the frontend rendered, or None without a frontend)."""
+    pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="evidence")
+    futures: dict = {}
+    for index, rt in enumerate(manifest.roundtrips.values()):
+        for kind in rt.chains():
+            futures[(rt.name, kind)] = pool.submit(run_chain, http, manifest, rt,
+                                                   chain_values(run_facts, rt, index, kind))
+    early = state_of(request.config).early
+    futures["browser"] = (early.browser if early else None) or browse(manifest)
+    pool.shutdown(wait=False)
+    return futures
+
+
+@pytest.fixture(scope="session")
+def chains(evidence: dict) -> dict:
+    """(roundtrip, kind) -> step id -> StepResult, once every chain has run."""
+    return {key: f.result() for key, f in evidence.items() if key != "browser"}
+
+
+@pytest.fixture
+def rendered(evidence: dict, extras: list) -> RenderedPage:
+    """The frontend as headless Chromium rendered it; its screenshot goes into the report."""
+    future: Future | None = evidence["browser"]
+    if future is None:
+        pytest.skip("the manifest declares no frontend")
+    page = future.result()
+    if page.screenshot:
+        import base64
+
+        import pytest_html
+
+        extras.append(pytest_html.extras.png(base64.b64encode(page.screenshot).decode(), name="frontend screenshot"))
+    return page

@@ -1,0 +1,95 @@
+"""The session's state: one typed object under one StashKey, written by the plugin's modules and read by the
+report. The suite reaches it through the `gate_state` fixture, never through the stash."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import pytest
+
+from stackgate.engines.base import Run, Stack
+from stackgate.manifest import Gate, Manifest
+from stackgate.verdict.metrics import Result
+
+
+@dataclass
+class EarlyStart:
+    """The stack (and the browser) started in the background at collection's end."""
+
+    run: Run
+    future: Future
+    profiles: list[str]
+    started: float = field(default_factory=time.time)
+    browser: Future | None = None
+
+
+@dataclass
+class StartRecord:
+    """How the session's stack start went: the stack, or the error and the services that caused it."""
+
+    profiles: list[str]
+    stack: Stack | None = None
+    error: str | None = None
+    causes: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+    bound_s: float | None = None
+    first_run: bool | None = None
+    backends: dict[str, str] = field(default_factory=dict)    # Ollama -> what answers (real / stand-in)
+    images: dict[str, str] = field(default_factory=dict)      # service -> image ref (id)
+    standins: dict[str, str] = field(default_factory=dict)    # service -> what it stands in for
+
+
+class Recovery(NamedTuple):
+    """One row of the report's recovery table (the suite appends it as a plain tuple)."""
+
+    what: str
+    service: str
+    seconds: float | None   # until every dependent worked again; None: it did not
+    detail: str = ""
+
+
+@dataclass
+class Verdict:
+    """The gate's verdict, computed once at the session's end."""
+
+    gate: str                # the gate's name, or 'no'
+    verdict: str             # PASSED / FAILED / INCOMPLETE, or INFORMATIVE without a gate
+    problems: list[str]
+    statuses: list           # verdict.metrics.MetricStatus, one per metric
+
+
+@dataclass
+class SessionState:
+    """Everything the session learns that the verdict and the report need."""
+
+    manifest: Manifest
+    gate: Gate | None
+    session_started: float = field(default_factory=time.time)
+    finished: float | None = None
+    expected: dict[str, str] = field(default_factory=dict)          # nodeid -> metric it must report under
+    results: dict[str, list[Result]] = field(default_factory=dict)  # metric -> its tests' results
+    unmetered: list[str] = field(default_factory=list)              # failed tests outside every metric
+    early: EarlyStart | None = None
+    start: StartRecord | None = None
+    log_windows: dict[str, tuple[float, float]] = field(default_factory=dict)  # service -> (from, to) scanned
+    rollback: Any = None                                            # engines.rollback.Rollback, once it ran
+    recoveries: list[tuple] = field(default_factory=list)         # Recovery rows
+    isolation: list[dict] = field(default_factory=list)             # one measurement per layout
+    scale: dict[str, list[dict]] = field(default_factory=lambda: {"bursts": [], "losses": []})
+    security_findings: dict[tuple[str, str, str], set[str]] = field(default_factory=dict)  # (rule, sev, why) -> where
+    verdict: Verdict | None = None
+
+    def record(self, metric: str, result: Result) -> None:
+        """A test's result under its metric."""
+        self.results.setdefault(metric, []).append(result)
+
+
+STATE = pytest.StashKey[SessionState]()
+
+
+def state_of(config: pytest.Config) -> SessionState:
+    """The session's state (made at configure)."""
+    return config.stash[STATE]
