@@ -156,3 +156,19 @@ def test_a_rollback_with_both_a_manifest_and_a_single_ollama_is_refused(tmp_path
     data["rollback"]["manifest"] = "manifest.yaml"
     with pytest.raises(ManifestError, match="rollback"):
         manifest.load(write(tmp_path, data))
+
+
+def test_a_misspelt_top_level_key_is_named_with_the_key_it_may_mean(tmp_path):
+    data = real()
+    data["servces"] = data.pop("services")
+    with pytest.raises(ManifestError) as err:
+        manifest.load(write(tmp_path, data))
+    assert str(err.value).endswith("unknown key 'servces' at the top level; did you mean 'services'?")
+    assert "\n" not in str(err.value)
+
+
+def test_a_misspelt_nested_key_is_named_where_it_is(tmp_path):
+    data = real()
+    data["ollamas"]["ollama"]["prot"] = data["ollamas"]["ollama"].pop("port")
+    with pytest.raises(ManifestError, match=r"unknown key 'prot' in ollamas\.ollama; did you mean 'port'\?"):
+        manifest.load(write(tmp_path, data))

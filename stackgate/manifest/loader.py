@@ -203,16 +203,39 @@ SCHEMA = Path(__file__).resolve().parent / "data" / "manifest.schema.json"
 
 
 def validate(raw: dict, path: Path) -> None:
-    """The manifest against its JSON Schema (stackgate/data/manifest.schema.json): one line naming the key."""
+    """The manifest against its JSON Schema (stackgate/manifest/data/manifest.schema.json): one line naming the key.
+    An unknown key is named itself, with the closest known one ("did you mean"), not as the key then missing."""
     import json
 
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text()))
-    error = jsonschema.exceptions.best_match(validator.iter_errors(raw))
+    errors = list(validator.iter_errors(raw))
+    unknown = [e for e in errors if e.validator == "additionalProperties" and isinstance(e.instance, dict)]
+    if unknown:
+        raise ManifestError(f"manifest: {path.name}: {unknown_key(min(unknown, key=lambda e: len(e.absolute_path)))}")
+    error = jsonschema.exceptions.best_match(errors)
     if error is not None:
-        where = "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in error.absolute_path).lstrip(".")
-        raise ManifestError(f"manifest: {path.name}: {where or '(top level)'}: {' '.join(error.message.split())[:300]}")
+        raise ManifestError(f"manifest: {path.name}: {_where(error.absolute_path) or '(top level)'}: "
+                            f"{' '.join(error.message.split())[:300]}")
+
+
+def _where(parts) -> str:  # noqa: ANN001 - a jsonschema path (deque of keys and indices)
+    return "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in parts).lstrip(".")
+
+
+def unknown_key(error) -> str:  # noqa: ANN001 - a jsonschema ValidationError of additionalProperties
+    """'unknown key 'servces' at the top level; did you mean 'services'?'"""
+    import difflib
+
+    known = list(error.schema.get("properties") or {})
+    extra = sorted(k for k in error.instance if k not in known and not any(
+        re.search(p, k) for p in (error.schema.get("patternProperties") or {})))
+    key = extra[0] if extra else "?"
+    where = _where(error.absolute_path)
+    guess = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    return (f"unknown key {key!r} " + (f"in {where}" if where else "at the top level")
+            + (f"; did you mean {guess[0]!r}?" if guess else f"; known keys: {', '.join(known)}"))
 
 
 def _known(service: str, services: dict, where: str) -> None:

@@ -114,9 +114,22 @@ def standin_caveat(state: SessionState) -> str:
     return ("on stand-in backends: " + ", ".join(sorted(standins))) if standins else ""
 
 
+def backends_of(state: SessionState) -> dict[str, str]:
+    """What the verdict stands on: each backend (real / stand-in / real weights behind a stand-in API), the
+    stand-ins, the GPU."""
+    start = state.start
+    out = {f"backend.{name}": line for name, line in (start.backends if start else {}).items()}
+    out["standins"] = ", ".join(f"{svc} (for {what})" for svc, what in (start.standins if start else {}).items()) \
+        or ("none: every backend is real" if start and start.stack else "unknown: no stack started")
+    out["gpu"] = ("yes" if "gpu" in start.profiles else "no") if start else "unknown: no stack started"
+    return out
+
+
+@pytest.hookimpl(tryfirst=True)  # before junitxml writes its file (the caveat goes into it as properties)
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """The verdict, once: a gate that is not PASSED fails the session even when every test that ran passed (a skip
-    or a missing test); metrics.json is written for every session that has metric results."""
+    or a missing test); metrics.json is written for every session that has metric results, and the JUnit file
+    carries the verdict and its caveat as testsuite properties."""
     state = state_of(session.config)
     state.finished = time.time()
     state.verdict = verdict_of(state)
@@ -124,6 +137,22 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
     if any(m.results for m in state.verdict.statuses):
         write_metrics_json(state)
+        junit_properties(session.config, state)
+
+
+def junit_properties(config: pytest.Config, state: SessionState) -> None:
+    """stackgate.gate, .verdict, .caveat, .backend.<name>, .standins, .gpu as <property> of the JUnit testsuite."""
+    try:
+        from _pytest.junitxml import xml_key  # the LogXML of --junitxml (what record_testsuite_property writes to)
+    except ImportError:
+        return
+    xml = config.stash.get(xml_key, None)
+    if xml is None:
+        return
+    v = state.verdict or verdict_of(state)
+    props = {"gate": v.gate, "verdict": v.verdict, "caveat": standin_caveat(state) or "none", **backends_of(state)}
+    for key, value in props.items():
+        xml.add_global_property(f"stackgate.{key}", value)
 
 
 def write_metrics_json(state: SessionState) -> None:
@@ -133,5 +162,6 @@ def write_metrics_json(state: SessionState) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "metrics.json").write_text(json.dumps({
         "gate": v.gate, "verdict": v.verdict, "problems": v.problems, "caveat": standin_caveat(state),
+        "backends": backends_of(state),
         "metrics": [{"metric": m.metric, "title": m.title, "status": m.status, "why": m.why, "required": m.required,
                      "tests": [r.__dict__ for r in m.results]} for m in v.statuses]}, indent=2))

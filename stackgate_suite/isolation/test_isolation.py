@@ -29,9 +29,9 @@ def test_llm_latency_under_a_vision_burst_stays_within_its_bound(owned_stack, ma
         "isolation", timed, "every timed request answered as declared",
         f"idle failures {idle.failures[:2]}, loaded failures {loaded.failures[:2]}")
     burst = ", ".join(sorted({r.service for r in iso.load}))
-    assert load.ok >= len(iso.load), finding(
-        "isolation", burst, f"the vision burst served (at least {len(iso.load)} requests)",
-        f"{load.ok} of {load.sent} served; failures {load.failures[:3]}")
+    assert load.sent > 0 and not load.failures, finding(
+        "isolation", burst, "every request of the vision burst answered as declared (a failing burst lightens the "
+        "load it measures under)", f"{load.ok} of {load.sent} answered; failures {load.failures[:3]}")
     assert loaded.p95 <= bound, finding(
         "isolation", timed, f"LLM p95 under the vision burst ≤ {bound:.2f} s ({iso.describe_bound()}, idle p95 "
         f"{idle.p95:.2f} s)", f"p95 {loaded.p95:.2f} s (p50 {loaded.p50:.2f} s; idle p50 {idle.p50:.2f} s) while "
