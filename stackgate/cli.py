@@ -1,4 +1,5 @@
-"""`python -m stackgate setup|images|clean|sweep`: the project's own setup and cleanup commands."""
+"""`python -m stackgate setup|images|clean|sweep|history|compare`: the project's own setup and cleanup commands, and
+the history of gate runs."""
 
 from __future__ import annotations
 
@@ -6,11 +7,14 @@ import argparse
 import os
 import sys
 import time
+from pathlib import Path
 
 from stackgate.core.errors import StackgateError
+from stackgate.core.paths import reports_dir
 from stackgate.engines import sweep
 from stackgate.machine import dockerd
 from stackgate.machine.apt import ensure_host_packages
+from stackgate.verdict import history
 
 
 def cmd_setup(args: argparse.Namespace) -> None:
@@ -47,6 +51,50 @@ def cmd_sweep(args: argparse.Namespace) -> None:
     sweep_swarm()
 
 
+def _history_folder(args: argparse.Namespace) -> Path:
+    return Path(args.history or reports_dir() / "history")
+
+
+def _record(ref: str, folder: Path) -> history.Record:
+    """A record by its file path or its id in the history folder."""
+    path = Path(ref)
+    if not path.is_file():
+        path = folder / f"{ref.removesuffix('.json')}.json"
+    if not path.is_file():
+        raise StackgateError(f"history: no run record {ref!r} (a file, or an id in {folder})")
+    return history.read(path)
+
+
+def cmd_history(args: argparse.Namespace) -> None:
+    folder = _history_folder(args)
+    runs = history.load_all(folder)
+    if not runs:
+        print(f"history: no kept runs in {folder}")
+        return
+    print(f"{'id':<40} {'when (UTC)':<20} {'gate':<8} {'verdict':<11} {'stack commit':<20} profile")
+    for r in runs:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(r.when))
+        print(f"{r.id:<40} {when:<20} {r.gate:<8} {r.verdict:<11} {r.stack_commit:<20} {r.profile}")
+
+
+def cmd_compare(args: argparse.Namespace) -> None:
+    folder = _history_folder(args)
+    a, b = _record(args.a, folder), _record(args.b, folder)
+    if a.kind != b.kind:
+        raise StackgateError(f"compare: {a.id} and {b.id} are runs of another gate, manifest or profile; a "
+                             "comparison of them would mean nothing")
+    from stackgate import manifest as manifest_mod
+
+    bounds = manifest_mod.load(b.manifest).history if Path(b.manifest).is_file() else manifest_mod.History()
+    c = history.compare(b, [a], bounds)
+    print(f"compare: {b.id} against {a.id}")
+    for line in history.summary_lines(c):
+        print("  " + line)
+    for d in (*c.startup, *c.steps, *c.isolation):
+        if d.base != d.now:
+            print(f"  {d.what}: {d.change}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="stackgate", description=__doc__)
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -56,6 +104,14 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("images", help="build the airgap images (skips current ones)").set_defaults(fn=cmd_images)
     sub.add_parser("clean", help="remove every stackgate container, network and volume").set_defaults(fn=cmd_clean)
     sub.add_parser("sweep", help="remove leftovers of runs that are no longer alive").set_defaults(fn=cmd_sweep)
+    p = sub.add_parser("history", help="list the kept gate runs (date, gate, verdict, stack commit)")
+    p.add_argument("--history", default=None, metavar="DIR", help="the history folder (default: reports/history)")
+    p.set_defaults(fn=cmd_history)
+    p = sub.add_parser("compare", help="compare two kept runs (B against A)")
+    p.add_argument("a", help="the earlier run: a record file or its id")
+    p.add_argument("b", help="the later run: a record file or its id")
+    p.add_argument("--history", default=None, metavar="DIR", help="the history folder (default: reports/history)")
+    p.set_defaults(fn=cmd_compare)
     args = parser.parse_args(argv)
     try:
         args.fn(args)

@@ -99,11 +99,12 @@ def test_error_lines_follow_the_pattern_and_the_allowlist(tmp_path):
     assert not m.is_error_line("errors=0 processed")
 
 
-def test_the_shipped_gates_require_the_seeds_metrics_and_release_adds_rollback_resilience_isolation():
+def test_the_shipped_gates_require_the_seeds_metrics_and_release_adds_rollback_resilience_isolation_regressions():
     m = manifest.load()
     assert {"ollamas-healthy", "services-running", "logs-clean", "health-endpoints", "document-processing",
             "llm-queries", "frontend-loads", "ollama-api", "routing", "models"} <= set(m.gates["smoke"].metrics)
-    assert set(m.gates["release"].metrics) == {*m.gates["smoke"].metrics, "rollback", "resilience", "isolation"}
+    assert set(m.gates["release"].metrics) == {*m.gates["smoke"].metrics, "rollback", "resilience", "isolation",
+                                               "regressions"}
     assert m.gates["release"].watch_logs_s >= 60
 
 

@@ -24,6 +24,7 @@ METRICS: dict[str, str] = {
     "isolation": "LLM latency holds while vision work runs (the separation's purpose)",
     "gpu": "Ollamas run their models on the GPU (when the host has one)",
     "scale-out": "Replicas of each Ollama share the work and survive losing one (swarm)",
+    "regressions": "No regression against the last releases",
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +55,7 @@ class StepResult:
     service: str
     problems: list[str] = field(default_factory=list)
     status: int | str | None = None
+    seconds: float | None = None   # how long its request took to be answered (None: it sends none)
 
     @property
     def ok(self) -> bool:
@@ -94,7 +96,9 @@ def run_step(http: httpx.Client, manifest: Manifest, metric: str, step: Step, va
         if step.request is not None:
             req = step.request
             what = req.describe(values)
+            t0 = time.perf_counter()
             resp = send(http, manifest, req, values)
+            result.seconds = round(time.perf_counter() - t0, 3)
             result.status, body = resp.status_code, body_of(resp)
             if resp.status_code != req.expect:
                 result.problems.append(finding(metric, service, f"{req.expect} from {what}",

@@ -14,7 +14,7 @@ from stackgate.core.metrics import METRICS
 
 from .model import KINDS, Gate, Manifest, OllamaSpec, OptionalSkip, RollbackTarget, ServiceSpec, Suppression
 from .requests import Check, Request, Roundtrip, Step
-from .sections import Isolation, Scale
+from .sections import History, Isolation, Scale
 
 DEFAULT_PATH = Path("stack") / "manifest.yaml"  # relative to where pytest runs; --manifest names another
 
@@ -140,6 +140,7 @@ def load(path: str | Path | None = None) -> Manifest:
         exposed_ollamas={str(k): str(v) for k, v in ((raw.get("security") or {}).get("exposed_ollamas") or {}).items()},
         isolation=_isolation(raw.get("isolation"), services),
         scale=_scale(raw.get("scale"), services, ollamas),
+        history=_history(raw.get("history") or {}),
     )
 
 
@@ -160,6 +161,16 @@ def _scale(raw: dict | None, services: dict, ollamas: dict) -> Scale | None:
              "recover_s": loss.get("recover_s")}
     return Scale(str(raw["file"]), {str(k): int(v) for k, v in raw["replicas"].items()}, drive,
                  **{k: float(v) if k == "recover_s" else int(v) for k, v in given.items() if v is not None})
+
+
+def _history(raw: dict) -> History:
+    bounds = raw.get("bounds") or {}
+    startup, step = bounds.get("startup") or {}, bounds.get("step_latency") or {}
+    given = {"baseline_runs": raw.get("baseline_runs"), "unstable_window": raw.get("unstable_window"),
+             "startup_ratio": startup.get("ratio"), "startup_slack_s": startup.get("slack_s"),
+             "step_ratio": step.get("ratio"), "step_slack_s": step.get("slack_s"),
+             "new_security_findings": bounds.get("new_security_findings")}
+    return History(**{k: v for k, v in given.items() if v is not None})
 
 
 def _isolation(raw: dict | None, services: dict) -> Isolation | None:

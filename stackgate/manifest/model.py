@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 from stackgate.core.errors import ManifestError
 
 from .requests import Request, Roundtrip
-from .sections import Isolation, Scale
+from .sections import History, Isolation, Scale
 
 KINDS = ("ollama", "app", "frontend", "store")
 
@@ -116,6 +116,7 @@ class Manifest:
     isolation: Isolation | None = None  # LLM latency under a vision burst, and its bound
     rollback_manifest: str = ""  # rollback.manifest: the layout a rollback moves to is another manifest's deployment
     scale: Scale | None = None  # the swarm scale-out (replicas per Ollama, what drives them, losing one)
+    history: History = field(default_factory=History)  # the baseline of a run and the bounds of a regression
 
     def startup_timeout_s(self, profiles: list[str] | tuple[str, ...] = (), first_run: bool = True) -> float:
         """The bound of `up --wait`: the profile's (or the default) first-run or later-start budget."""

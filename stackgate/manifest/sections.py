@@ -1,5 +1,6 @@
-"""The manifest's measurement sections as plain data: `isolation` (LLM latency under a vision burst) and `scale`
-(the swarm scale-out). Their defaults live here once; the loader passes only what a manifest sets."""
+"""The manifest's measurement sections as plain data: `isolation` (LLM latency under a vision burst), `scale`
+(the swarm scale-out) and `history` (the baseline and the bounds of a regression). Their defaults live here once;
+the loader passes only what a manifest sets."""
 
 from __future__ import annotations
 
@@ -39,3 +40,18 @@ class Scale:
     workers: int = 4
     max_failed: int = 4                # failed requests allowed while one replica is killed
     recover_s: float = 120             # until swarm has every replica healthy again
+
+
+@dataclass(frozen=True)
+class History:
+    """The manifest's `history`: how many kept runs form the baseline (the median of each figure), the window in
+    which a test whose outcome changed twice is unstable, and the bounds past which a figure is a regression (it
+    must exceed both ratio × its baseline and its baseline + slack)."""
+
+    baseline_runs: int = 3
+    unstable_window: int = 5
+    startup_ratio: float = 1.5
+    startup_slack_s: float = 5.0
+    step_ratio: float = 1.3
+    step_slack_s: float = 0.5
+    new_security_findings: bool = True

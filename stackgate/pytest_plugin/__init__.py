@@ -4,6 +4,7 @@
 - `collection`: parametrization from the manifest, metric bookkeeping, the order of disruptive tests;
 - `lifecycle`: the session's stack (compose or swarm), started at collection's end, always stopped;
 - `fixtures`, `evidence`: the fixtures the suite uses (round-trip chains and the browser run concurrently);
+- `history`: this run's record kept in --history, its comparison with the baseline (`since_last_release`);
 - `results`: outcomes under their metrics, logs attached to failures, the verdict (once) and metrics.json;
 - `html_report`, `terminal`: the report's sections and the terminal summary.
 
@@ -24,7 +25,8 @@ from stackgate.manifest import Manifest
 from .live import live_log
 from .state import state_of
 
-PLUGINS = ("options", "collection", "lifecycle", "fixtures", "evidence", "results", "html_report", "terminal")
+PLUGINS = ("options", "collection", "lifecycle", "fixtures", "evidence", "history", "results", "html_report",
+           "terminal")
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:

@@ -12,6 +12,7 @@ import pytest
 from stackgate.verdict.html import Raw, table
 from stackgate.verdict.report import banner, format_utc, latency_bars_svg, page_title, timeline_svg
 
+from .history import since_html
 from .results import standin_caveat, verdict_of
 from .state import Recovery, SessionState, state_of
 from .tested import tested_rows
@@ -117,6 +118,6 @@ def pytest_html_results_summary(prefix: list, summary: list, postfix: list, sess
     started = state.session_started
     prefix.append(banner(v.gate, v.verdict, v.problems, tested_rows(state), started,
                          (state.finished or time.time()) - started, standin_caveat(state)))
-    for section in (metrics_html, timeline_html, log_windows_html, recoveries_html, isolation_html, scale_html,
+    for section in (since_html, metrics_html, timeline_html, log_windows_html, recoveries_html, isolation_html, scale_html,
                     security_html):
         prefix.append(section(state))

@@ -45,6 +45,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--stack-engine", choices=("compose", "swarm"), default="compose",
                     help="compose (one machine, default) or swarm: the manifest's scale-out as a `docker stack` with "
                          "replicas of each Ollama (a single-node swarm is initialised for the run and left again)")
+    group.addoption("--history", default=None, metavar="DIR",
+                    help="where every gate run appends its record (default: reports/history)")
+    group.addoption("--baseline", default=None, metavar="last|PATH|COMMIT",
+                    help="what this run is compared with: the last kept runs of the same gate, manifest and profile "
+                         "(default), one record file, or the runs on a stack commit")
     group.addoption("--stack-owned", action="store_true",
                     help="with --stack-reuse: the caller owns the reused stack, so the rollback may replace it")
 

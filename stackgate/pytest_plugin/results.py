@@ -15,6 +15,7 @@ from stackgate.core.paths import reports_dir
 from stackgate.manifest import Manifest
 from stackgate.verdict.metrics import GATE_FAILED, GATE_PASSED, MetricStatus, Result, aggregate, gate_verdict
 
+from .history import keep_history
 from .state import SessionState, Verdict, state_of
 
 
@@ -49,6 +50,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     metric = item.get_closest_marker("metric")
     if report.failed and not metric:
         state.unmetered.append(item.nodeid)
+    if report.when == "call" or report.outcome != "passed":  # what the history keeps of each test
+        state.outcomes[item.nodeid] = {"outcome": report.outcome, "seconds": round(report.duration, 3)}
     if metric and (report.when == "call" or report.outcome == "failed"
                    or (report.when == "setup" and report.outcome != "passed")):
         first = _reason(report)
@@ -136,6 +139,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if state.gate is not None and session.exitstatus in (0, 1, 5) and state.verdict.verdict != GATE_PASSED:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
     if any(m.results for m in state.verdict.statuses):
+        keep_history(session.config, state)
         write_metrics_json(state)
         junit_properties(session.config, state)
 

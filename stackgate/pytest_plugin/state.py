@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
@@ -81,6 +82,12 @@ class SessionState:
     scale: dict[str, list[dict]] = field(default_factory=lambda: {"bursts": [], "losses": []})
     security_findings: dict[tuple[str, str, str], set[str]] = field(default_factory=dict)  # (rule, sev, why) -> where
     verdict: Verdict | None = None
+    outcomes: dict[str, dict] = field(default_factory=dict)         # nodeid -> {outcome, seconds}: the history's
+    steps: dict[str, tuple[float, str]] = field(default_factory=dict)  # 'rt/kind/step' -> (seconds, service)
+    comparison: Any = None                                          # verdict.history.Comparison with the baseline
+    history_error: str = ""                                         # why there is no comparison (a bad --baseline)
+    history_path: Path | None = None                                # this run's record
+    history_runs: list = field(default_factory=list)                # the last kept runs of this kind, for trends
 
     def record(self, metric: str, result: Result) -> None:
         """A test's result under its metric."""

@@ -6,6 +6,7 @@ import pytest
 
 from stackgate.verdict.metrics import GATE_PASSED
 
+from .history import since_lines
 from .results import standin_caveat, verdict_of
 from .state import state_of
 
@@ -18,6 +19,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     terminalreporter.section(f"success metrics ({v.gate} gate)")
     for m in v.statuses:
         terminalreporter.write_line(f"{m.status:<17} {m.title}  ({m.why})")
+    since = since_lines(state)
+    if since:
+        terminalreporter.section("since the last release")
+        for line in since:
+            terminalreporter.write_line(line)
     if state.gate is not None:
         terminalreporter.write_line("")
         caveat = standin_caveat(state)
