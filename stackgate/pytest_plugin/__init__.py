@@ -6,7 +6,8 @@
 - `fixtures`, `evidence`: the fixtures the suite uses (round-trip chains and the browser run concurrently);
 - `history`: this run's record kept in --history, its comparison with the baseline (`since_last_release`);
 - `results`: outcomes under their metrics, logs attached to failures, the verdict (once) and metrics.json;
-- `html_report`, `terminal`: the report's sections and the terminal summary.
+- `html_report`, `terminal`: the report's sections and the terminal summary;
+- `allure_labels`: with allure-pytest and --alluredir, metric, service and gate as Allure labels.
 
 What a user may override: any fixture (`http`, `run_facts`, `probe_facts`, `rollback_target`, `gpu`, …) in a
 conftest.py. The manifest and the stack are chosen by options (`--manifest`, `--stack-profile`, `--stack-engine`,
@@ -26,7 +27,7 @@ from .live import live_log
 from .state import state_of
 
 PLUGINS = ("options", "collection", "lifecycle", "fixtures", "evidence", "history", "results", "html_report",
-           "terminal")
+           "terminal", "allure_labels")
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
