@@ -36,7 +36,8 @@ SUITE = "stackgate_suite"
 CONTRACT = [f"{SUITE}/contract/test_compose_contract.py", f"{SUITE}/contract/test_security.py"]
 SMOKE = [f"{SUITE}/smoke", f"{SUITE}/contract/test_routing.py", f"{SUITE}/contract/test_ollama_api.py",
          f"{SUITE}/contract/test_openai_api.py"]
-RELEASE = [*SMOKE, f"{SUITE}/resilience", f"{SUITE}/isolation", f"{SUITE}/rollback"]  # the release gate's paths
+RELEASE = [*SMOKE, f"{SUITE}/resilience", f"{SUITE}/isolation", f"{SUITE}/rollback",  # the release gate's paths
+           f"{SUITE}/regressions"]
 
 REPORT_DIR = reports_dir() / "faults"
 Edit = Callable[[Path], None]

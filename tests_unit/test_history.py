@@ -34,6 +34,12 @@ def test_records_of_another_gate_manifest_or_profile_are_never_the_baseline():
     assert [r.id for r in history.baseline(kept, run(5))] == ["r04"]
 
 
+def test_a_failed_run_is_no_baseline():
+    failed = run(3)
+    failed.verdict = "FAILED"
+    assert [r.id for r in history.baseline([run(1), run(2), failed], run(4))] == ["r01", "r02"]
+
+
 def test_the_baseline_is_the_last_runs_of_the_same_kind_or_a_commits_runs():
     kept = [run(i) for i in range(1, 7)]
     assert [r.id for r in history.baseline(kept, run(7), runs=3)] == ["r04", "r05", "r06"]
@@ -83,6 +89,13 @@ def test_a_test_that_flips_between_pass_and_fail_is_marked_unstable():
 def test_a_test_that_broke_once_is_not_unstable():
     kept = [run(1), run(2), run(3)]
     assert history.compare(run(4, outcome="failed"), kept, BOUNDS, kept=kept).unstable == []
+
+
+def test_a_record_of_another_shape_is_skipped_not_a_crash(tmp_path):
+    (tmp_path / "bad.json").write_text('{"id": "x", "tests": {"t": 1}}')
+    (tmp_path / "worse.json").write_text("[1, 2]")
+    history.write(run(1), tmp_path)
+    assert [r.id for r in history.load_all(tmp_path)] == ["r01"]
 
 
 def test_no_baseline_compares_nothing():

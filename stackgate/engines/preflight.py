@@ -39,7 +39,8 @@ def validate_compose(files: list[Path], project_dir: Path) -> None:
         raise StackStartError(f"compose files are not valid: {msg[:400]}")
 
 
-def preflight(manifest: Manifest, files: list[Path], skip_ports_of: Iterable[str] = ()) -> None:
+def preflight(manifest: Manifest, files: list[Path], skip_ports_of: Iterable[str] = (),
+              hint: str = "stop what holds them or test that stack with --stack-reuse") -> None:
     """Fail fast, in one line, on what would make a start fail: no engine, a missing file, a busy port (except
     the ports of skip_ports_of, e.g. replicated Ollamas that publish none)."""
     if not dockerd.docker_info():
@@ -50,5 +51,4 @@ def preflight(manifest: Manifest, files: list[Path], skip_ports_of: Iterable[str
     skip = set(skip_ports_of)
     busy = busy_ports({p: s for p, s in published_ports(manifest).items() if s not in skip})
     if busy:
-        raise StackStartError(f"port(s) already in use on this host: {', '.join(busy)}; stop what holds them "
-                              "or test that stack with --stack-reuse")
+        raise StackStartError(f"port(s) already in use on this host: {', '.join(busy)}; {hint}")

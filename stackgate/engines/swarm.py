@@ -266,6 +266,15 @@ class SwarmStack(Stack):
         """(service, container) for every task container the engine keeps (replaced tasks included)."""
         return [(self.service_of(c), c) for c in self.tasks(running_only=False)]
 
+    def ip_map(self) -> dict[str, str]:
+        """Every running replica's IP on the stack network -> its service (a replaced task's is not reused)."""
+        out = {}
+        for c in self.tasks():
+            for net, cfg in (c.attrs.get("NetworkSettings", {}).get("Networks") or {}).items():
+                if net.endswith(self.manifest.network) and cfg.get("IPAddress"):
+                    out[cfg["IPAddress"]] = self.service_of(c)
+        return out
+
     def replica_logs(self, service: str, since: float | None = None) -> dict[int, list[str]]:
         """slot -> the lines of that running replica since an epoch time."""
         return {slot: container_logs(c, since) for slot, c in self.replicas(service).items()}
@@ -351,7 +360,8 @@ class SwarmRun:
         self.deployed = False
 
     def start(self) -> SwarmStack:
-        preflight(self.manifest, [], skip_ports_of=self.manifest.ollamas)  # replicated Ollamas publish no port
+        preflight(self.manifest, [], skip_ports_of=self.manifest.ollamas,  # replicated Ollamas publish no port
+                  hint="stop what holds them")
         rendered = render(self.manifest, self.profiles)
         doc = rendered.doc
         self.workdir.mkdir(parents=True, exist_ok=True)

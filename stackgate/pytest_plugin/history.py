@@ -93,11 +93,11 @@ def keep_history(config: pytest.Config, state: SessionState) -> None:
         return
     try:
         state.comparison = comparison_for(state, config)
-    except StackgateError as exc:
-        state.history_error = str(exc)
-    record = record_of(state, config)
-    state.history_path = history.write(record, history_dir(config))
-    state.history_runs = [r for r in history.load_all(history_dir(config)) if r.kind == record.kind][-10:]
+        record = record_of(state, config)
+        state.history_path = history.write(record, history_dir(config))
+        state.history_runs = [r for r in history.load_all(history_dir(config)) if r.kind == record.kind][-10:]
+    except (StackgateError, OSError, ValueError, KeyError, TypeError) as exc:  # the history never breaks a verdict
+        state.history_error = f"history: not kept ({type(exc).__name__}: {exc})"
 
 
 def since_html(state: SessionState) -> str:

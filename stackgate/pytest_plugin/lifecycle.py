@@ -59,14 +59,18 @@ def start_early(session: pytest.Session) -> None:
     state.early = early
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Whatever happened (an interrupt included), the stack this session started goes (runs before the verdict
-    and the report, which read nothing from the stack)."""
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session):  # noqa: ANN201 - a hook wrapper (a generator)
+    """Whatever happened (an interrupt included), the stack this session started goes first, before the verdict,
+    the history and the report (which read nothing from the stack), so that a failure in those cannot leave it
+    running."""
     state = state_of(session.config)
-    if state.early is not None:
-        state.early.future.cancel()
-        state.early.run.stop()
+    try:
+        if state.early is not None:
+            state.early.future.cancel()
+            state.early.run.stop()
+    finally:
+        return (yield)  # noqa: B012 - the other impls run whatever the stop did
 
 
 @pytest.fixture(scope="session")

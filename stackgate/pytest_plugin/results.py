@@ -139,7 +139,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if state.gate is not None and session.exitstatus in (0, 1, 5) and state.verdict.verdict != GATE_PASSED:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
     if any(m.results for m in state.verdict.statuses):
-        keep_history(session.config, state)
+        if session.exitstatus in (0, 1):  # an interrupted or broken session is no run to keep
+            keep_history(session.config, state)
         write_metrics_json(state)
         junit_properties(session.config, state)
 

@@ -57,8 +57,17 @@ class Record:
 
     @classmethod
     def from_dict(cls, raw: dict) -> Record:
+        """A record from its JSON; TypeError / ValueError for one that is not a record of this shape."""
         known = {k: raw[k] for k in cls.__dataclass_fields__ if k in raw}
-        return cls(**known)
+        record = cls(**known)
+        for name in ("metrics", "tests", "startup_s", "steps_s", "step_services", "backends"):
+            if not isinstance(getattr(record, name), dict):
+                raise ValueError(f"{name} is not a mapping")
+        if not all(isinstance(t, dict) and "outcome" in t for t in record.tests.values()):
+            raise ValueError("a test without an outcome")
+        if not all(isinstance(r, dict) and "layout" in r for r in record.isolation):
+            raise ValueError("an isolation run without its layout")
+        return record
 
 
 def new_id(when: float, gate: str, pid: int) -> str:
@@ -77,7 +86,7 @@ def read(path: Path) -> Record:
     """One record; StackgateError (one line) when it is not a record."""
     try:
         return Record.from_dict(json.loads(path.read_text()))
-    except (OSError, ValueError, TypeError) as exc:
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
         raise StackgateError(f"history: {path} is not a stackgate run record: {exc}") from None
 
 
@@ -93,10 +102,11 @@ def load_all(folder: Path) -> list[Record]:
 
 
 def baseline(records: list[Record], current: Record, spec: str = "last", runs: int = 3) -> list[Record]:
-    """The runs the current one is compared with, newest last: `last` (the last `runs` runs of the same kind),
-    a record file's path, or a stack commit (every run of the same kind on that commit). Never a record of
-    another gate, manifest or profile."""
-    same = [r for r in records if r.kind == current.kind and r.id != current.id and r.when <= current.when]
+    """The runs the current one is compared with, newest last: `last` (the last `runs` PASSED runs of the same
+    kind), a record file's path, or a stack commit (every PASSED run of the same kind on that commit). Never a
+    record of another gate, manifest or profile; a failed, incomplete or interrupted run is no baseline."""
+    same = [r for r in records if r.kind == current.kind and r.id != current.id and r.when <= current.when
+            and r.verdict == "PASSED"]
     if spec == "last":
         return same[-runs:]
     path = Path(spec)
@@ -242,7 +252,8 @@ def summary_lines(c: Comparison) -> list[str]:
         lines.append(f"newly passing: {len(c.newly_passing)} ({', '.join(c.newly_passing[:3])})")
     if c.unstable:
         lines.append(f"unstable: {len(c.unstable)} ({', '.join(n for n, _ in c.unstable[:3])})")
-    slowest = max((d for d in c.startup if d.base and d.now), key=lambda d: d.now - d.base, default=None)
+    slowest = max((d for d in c.startup if d.base is not None and d.now is not None), key=lambda d: d.now - d.base,
+                  default=None)
     if slowest:
         lines.append(f"start-up: biggest change {slowest.what} {slowest.change}")
     if c.security_new or c.security_gone:
