@@ -67,7 +67,7 @@ def test_a_slower_llm_step_past_ratio_and_slack_is_a_regression():
 
 
 def test_a_new_security_finding_is_a_regression_and_a_gone_one_is_listed():
-    base = [run(1, security=("CL-1 (high) ollama (a.yml)",))]
+    base = [run(0, security=("CL-1 (high) ollama (a.yml)",)), run(1, security=("CL-1 (high) ollama (a.yml)",))]
     c = history.compare(run(2, security=("CL-2 (low) redis (a.yml)",)), base, BOUNDS)
     assert c.security_new == ["CL-2 (low) redis (a.yml)"] and c.security_gone == ["CL-1 (high) ollama (a.yml)"]
     assert any("redis" in f for f in c.regressions)
@@ -96,6 +96,12 @@ def test_a_record_of_another_shape_is_skipped_not_a_crash(tmp_path):
     (tmp_path / "worse.json").write_text("[1, 2]")
     history.write(run(1), tmp_path)
     assert [r.id for r in history.load_all(tmp_path)] == ["r01"]
+
+
+def test_one_baseline_run_is_shown_not_judged():
+    c = history.compare(run(2, startup=60.0), [run(1)], BOUNDS)
+    assert c.regressions == [] and "1 of the 2 PASSED runs" in c.not_judged
+    assert c.startup[0].base == 10.0 and c.startup[0].now == 60.0
 
 
 def test_no_baseline_compares_nothing():
@@ -127,6 +133,6 @@ def test_the_cli_lists_kept_runs_and_compares_two(tmp_path, capsys):
     assert [line.split()[0] for line in listing[1:]] == ["r01", "r02", "r03"]
     assert cli.main(["compare", "r01", "r02", "--history", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "regressions: 1" in out and "rag-service: +21.0 s" in out
+    assert "not judged" in out and "rag-service: +21.0 s" in out
     assert cli.main(["compare", "r01", "r03", "--history", str(tmp_path)]) == 1
     assert "another gate, manifest or profile" in capsys.readouterr().err

@@ -166,7 +166,8 @@ def _scale(raw: dict | None, services: dict, ollamas: dict) -> Scale | None:
 def _history(raw: dict) -> History:
     bounds = raw.get("bounds") or {}
     startup, step = bounds.get("startup") or {}, bounds.get("step_latency") or {}
-    given = {"baseline_runs": raw.get("baseline_runs"), "unstable_window": raw.get("unstable_window"),
+    given = {"baseline_runs": raw.get("baseline_runs"), "min_baseline_runs": raw.get("min_baseline_runs"),
+             "unstable_window": raw.get("unstable_window"),
              "startup_ratio": startup.get("ratio"), "startup_slack_s": startup.get("slack_s"),
              "step_ratio": step.get("ratio"), "step_slack_s": step.get("slack_s"),
              "new_security_findings": bounds.get("new_security_findings")}

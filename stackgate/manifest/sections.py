@@ -49,6 +49,7 @@ class History:
     must exceed both ratio × its baseline and its baseline + slack)."""
 
     baseline_runs: int = 3
+    min_baseline_runs: int = 2   # fewer kept runs: figures are shown, not judged (one run's noise would false-alarm)
     unstable_window: int = 5
     startup_ratio: float = 1.5
     startup_slack_s: float = 5.0

@@ -116,7 +116,7 @@ def since_html(state: SessionState) -> str:
             ["Unstable tests (outcome changed twice or more in the last "
              f"{state.manifest.history.unstable_window} runs)", ", ".join(f"{n} ({k}×)" for n, k in c.unstable) or "none"],
             ["Security findings new / gone", f"{', '.join(c.security_new) or 'none'} / {', '.join(c.security_gone) or 'none'}"],
-            ["Regressions (the manifest's bounds)", "; ".join(c.regressions) or "none"]]
+            ["Regressions (the manifest's bounds)", c.not_judged or "; ".join(c.regressions) or "none"]]
     head = (f"<h2>Since the last release</h2><p>Against {len(c.baseline)} kept run(s) of the same gate, manifest and "
             f"profile (the median of each figure); the last: {html.escape(c.baseline[-1])}.</p>")
     deltas = [[d.what, "-" if d.base is None else f"{d.base:.2f}", "-" if d.now is None else f"{d.now:.2f}", d.change]

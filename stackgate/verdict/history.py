@@ -159,6 +159,7 @@ class Comparison:
     security_new: list[str] = field(default_factory=list)
     security_gone: list[str] = field(default_factory=list)
     regressions: list[str] = field(default_factory=list)
+    not_judged: str = ""   # why the regressions were not judged (too few baseline runs), else ''
 
 
 def flips(statuses: list[str]) -> int:
@@ -213,7 +214,11 @@ def compare(current: Record, base: list[Record], bounds: History, kept: list[Rec
     before = {f for r in base for f in r.security}
     out.security_new = sorted(set(current.security) - before)
     out.security_gone = sorted(set(last.security) - set(current.security))
-    out.regressions = regressions(out, bounds)
+    if len(base) < bounds.min_baseline_runs:
+        out.not_judged = (f"the history holds {len(base)} of the {bounds.min_baseline_runs} PASSED runs a baseline "
+                          "needs: the figures are shown, not judged (one run's noise would false-alarm)")
+    else:
+        out.regressions = regressions(out, bounds)
     return out
 
 
@@ -258,5 +263,6 @@ def summary_lines(c: Comparison) -> list[str]:
         lines.append(f"start-up: biggest change {slowest.what} {slowest.change}")
     if c.security_new or c.security_gone:
         lines.append(f"security findings: {len(c.security_new)} new, {len(c.security_gone)} gone")
-    lines.append(f"regressions: {len(c.regressions)}" + (" — " + "; ".join(c.regressions[:3]) if c.regressions else ""))
+    lines.append(f"regressions: not judged: {c.not_judged}" if c.not_judged else
+                 f"regressions: {len(c.regressions)}" + (" — " + "; ".join(c.regressions[:3]) if c.regressions else ""))
     return lines
