@@ -136,3 +136,11 @@ def test_the_cli_lists_kept_runs_and_compares_two(tmp_path, capsys):
     assert "not judged" in out and "rag-service: +21.0 s" in out
     assert cli.main(["compare", "r01", "r03", "--history", str(tmp_path)]) == 1
     assert "another gate, manifest or profile" in capsys.readouterr().err
+
+
+def test_the_trend_chart_is_an_inline_svg_from_matplotlib():
+    from stackgate.verdict.charts import trend_svg
+
+    svg = trend_svg("start-up", ["r1", "r2", "r3"], {"rag-service": [10.0, None, 31.0], "ollama": [8.0, 8.5, 8.2]})
+    assert svg.startswith("<svg") and "rag-service" in svg and "<?xml" not in svg
+    assert trend_svg("one run", ["r1"], {"x": [1.0]}) == ""

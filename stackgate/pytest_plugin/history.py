@@ -127,7 +127,7 @@ def since_html(state: SessionState) -> str:
                        {s: [r.startup_s.get(s) for r in runs] for s in sorted({s for r in runs for s in r.startup_s})})
     charts += trend_svg("Round-trip step latency (s)", labels,
                         {s: [r.steps_s.get(s) for r in runs] for s in sorted({s for r in runs for s in r.steps_s})})
-    return (head + table(["", ""], rows) + table(["Figure", "Baseline s", "Now s", "Change"], deltas,
+    return (head + table(["What", "Since the baseline"], rows) + table(["Figure", "Baseline s", "Now s", "Change"], deltas,
                                                   title="Start-up, round-trip steps and isolation against the baseline")
             + charts)
 

@@ -31,6 +31,6 @@ def trend_svg(title: str, runs: list[str], series: dict[str, list[float | None]]
         ax.legend(fontsize=6, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
     fig.tight_layout()
     out = io.StringIO()
-    fig.savefig(out, format="svg")
+    fig.savefig(out, format="svg", bbox_inches="tight")  # the legend right of the axes stays in
     svg = out.getvalue()
     return svg[svg.index("<svg"):]  # inline: no XML prolog or doctype
