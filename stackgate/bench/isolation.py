@@ -1,6 +1,6 @@
 """`make bench-isolation`: LLM latency idle and under a vision burst, on the separated layout and on the simple one.
 
-The same measurement as the release gate's isolation test (stackgate.isolation, the manifest's `isolation`), run
+The same measurement as the release gate's isolation test (stackgate.evidence.isolation, the manifest's `isolation`), run
 once per layout on a fresh stack, side by side. Writes reports/bench-isolation.json and a self-contained
 reports/bench-isolation.html with the chart. Not a test: the figures are evidence, the gate judges its own run.
 """

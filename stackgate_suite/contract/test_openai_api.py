@@ -1,4 +1,4 @@
-"""OpenAI API conformance (stackgate.openai_api) of every backend: each Ollama's /v1 endpoints (metric ollama-api)
+"""OpenAI API conformance (stackgate.evidence.openai_api) of every backend: each Ollama's /v1 endpoints (metric ollama-api)
 and each OpenAI-compatible server in an Ollama's place, such as vLLM (metric openai-api). One behaviour per test;
 the findings name the backend."""
 
