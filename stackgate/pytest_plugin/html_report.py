@@ -30,7 +30,8 @@ def metrics_html(state: SessionState) -> str:
         why = html.escape(m.why) + (f"<br><small>{html.escape(m.reason)}</small>" if m.reason else "")
         rows.append([Raw(f"<span style='color:#1f2328'>{html.escape(m.title)}</span>"),
                      Raw(f"<span style='color:{COLOURS.get(m.status, '#777')};font-weight:bold'>"
-                         f"{html.escape(m.status)}</span>"), Raw(detail), Raw(why)])
+                         f"{html.escape(m.status)}</span>"), Raw(f"<span style='color:#1f2328'>{detail}</span>"),
+                     Raw(f"<span style='color:#1f2328'>{why}</span>")])
     return table(["Metric", "Status", "Evidence", "Why"], rows, title="Success metrics", cls="stackgate-metrics")
 
 
