@@ -108,6 +108,7 @@ def test_a_note_is_structured_from_its_own_words_one_point_per_sentence_at_most(
     assert points["maxItems"] == 2
     assert pattern.match("Met ACMEBYYM on Monday.") and pattern.match("Send invoice 3183 by Friday.")
     assert not pattern.match("Met ACMEBYM on Monday.") and not pattern.match("Send invoice 3138.")
+    assert pattern.match("Send (invoice 3183), by Friday.") and not pattern.match("Send invoice 3183. (). (). ().")
     assert bullets('{"points": ["Met ACMEBYYM on Monday.", " Send invoice 3183 by Friday."]}') == \
         "- Met ACMEBYYM on Monday.\n- Send invoice 3183 by Friday."
 
