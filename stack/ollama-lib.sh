@@ -1,18 +1,38 @@
 #!/usr/bin/env bash
-# Shared lifecycle of both Ollama entrypoints: serve, wait, make sure $MODELS are held, keep serving.
-# A model already in the volume is not pulled again, so a restart needs no registry (an outage, or a site
-# whose models were carried in); a failed pull is FATAL only for a model this Ollama does not hold.
+# Shared lifecycle of both Ollama entrypoints: serve, wait, make sure $MODELS are held, set their threads, keep
+# serving. A model already in the volume is not pulled again, so a restart needs no registry (an outage, or a
+# site whose models were carried in); a failed pull is FATAL only for a model this Ollama does not hold.
+# Every client command runs in the background and is waited for, so a TERM (docker stop) is acted on at once,
+# not after a pull of minutes (bash runs a trap only between foreground commands).
 set -euo pipefail
 
 listed() {  # the model names `ollama list` shows, normalised to name:tag
   ollama list | awk 'NR>1 {print $1}'
 }
 
+CHILD=""
+interruptible() {  # run a command in the background and wait for it: a TERM meanwhile runs the trap at once
+  "$@" &
+  CHILD=$!
+  local rc=0
+  wait "$CHILD" || rc=$?
+  CHILD=""
+  return "$rc"
+}
+
+set_threads() {  # write MODEL_NUM_THREAD into a model as PARAMETER num_thread (Ollama 0.9.0 has no variable for it)
+  local model=$1 file
+  file=$(mktemp)
+  printf 'FROM %s\nPARAMETER num_thread %s\n' "$model" "$MODEL_NUM_THREAD" > "$file"
+  interruptible ollama create "$model" -f "$file" >/dev/null || { rm -f "$file"; return 1; }
+  rm -f "$file"
+}
+
 ollama_run() {
   local role=$1
   ollama serve &
   local pid=$!
-  trap 'kill -TERM "$pid" 2>/dev/null; wait "$pid"; exit 0' TERM INT
+  trap '[ -n "$CHILD" ] && kill -TERM "$CHILD" 2>/dev/null; kill -TERM "$pid" 2>/dev/null; wait "$pid" || true; exit 0' TERM INT
   local i
   for i in $(seq 1 120); do
     if ollama list >/dev/null 2>&1; then break; fi
@@ -29,12 +49,20 @@ ollama_run() {
       continue
     fi
     echo "$role: pulling $model"
-    if ! ollama pull "$model"; then
+    if ! interruptible ollama pull "$model"; then
       echo "$role: FATAL: pull of $model failed and it is not held; this Ollama cannot serve its role" >&2
       kill -TERM "$pid" 2>/dev/null || true
       exit 1
     fi
   done
+  if [ -n "${MODEL_NUM_THREAD:-}" ]; then
+    for model in ${MODELS:-}; do
+      case "$model" in *:*) want=$model ;; *) want=$model:latest ;; esac
+      set_threads "$want" || { echo "$role: FATAL: could not set num_thread $MODEL_NUM_THREAD on $want" >&2
+                               kill -TERM "$pid" 2>/dev/null || true; exit 1; }
+    done
+    echo "$role: every model runs with num_thread $MODEL_NUM_THREAD (MODEL_NUM_THREAD)"
+  fi
   echo "$role: ready with models: ${MODELS:-none}"
   wait "$pid"
 }

@@ -33,7 +33,8 @@ from .manifest import load as load_manifest
 
 STACK_DIR = STACK
 SUITE = "stackgate_suite"
-CONTRACT = [f"{SUITE}/contract/test_compose_contract.py", f"{SUITE}/contract/test_security.py"]
+CONTRACT = [f"{SUITE}/contract/test_compose_contract.py", f"{SUITE}/contract/test_runtime_contract.py",
+            f"{SUITE}/contract/test_security.py"]
 SMOKE = [f"{SUITE}/smoke", f"{SUITE}/contract/test_routing.py", f"{SUITE}/contract/test_ollama_api.py",
          f"{SUITE}/contract/test_openai_api.py"]
 RELEASE = [*SMOKE, f"{SUITE}/resilience", f"{SUITE}/isolation", f"{SUITE}/rollback",  # the release gate's paths

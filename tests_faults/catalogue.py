@@ -252,6 +252,20 @@ CATALOGUE: tuple[Fault, ...] = (
     Fault("ollamas-cpuset-shared", "the compose file pins ollama-vision to the LLM Ollama's CPU",
           (set_key("ollama-vision", "cpuset", "1"),),
           (r"test_each_ollama_runs_on_cpus_of_its_own",), "compose-contract", "ollama-vision"),
+    # static: how the production files run (threads, quota, restarts, memory)
+    Fault("ollama-threads-beyond-its-cpuset", "stack/.env gives the LLM Ollama's models 2 llama.cpp threads on its "
+          "1-CPU cpuset", (replace_in(".env", "OLLAMA_THREADS=1", "OLLAMA_THREADS=2"),),
+          (r"test_each_ollamas_threads_follow_the_cpus_it_may_use\[",), "compose-contract", "ollama"),
+    Fault("vision-quota-below-its-cpuset", "stack/.env gives the vision Ollama half a CPU of quota on its 1-CPU set",
+          (replace_in(".env", "OLLAMA_VISION_CPUS=1.0", "OLLAMA_VISION_CPUS=0.5"),),
+          (r"test_each_ollamas_cpu_quota_follows_its_cpuset\[",), "compose-contract", "ollama-vision"),
+    Fault("app-without-restart-policy", "rag-service has `restart: \"no\"`: after a crash it stays down",
+          (set_key("rag-service", "restart", "no"),),
+          (r"test_every_service_is_restarted_after_a_crash\[",), "compose-contract", "rag-service"),
+    Fault("simple-ollama-may-load-beyond-its-limit", "the simple layout's Ollama may hold all four models at once "
+          "(OLLAMA_MAX_LOADED_MODELS=4) in its 16g limit",
+          (set_env("ollama", "OLLAMA_MAX_LOADED_MODELS", "4", file="docker-compose-simple.yml"),),
+          (r"test_what_an_ollama_may_load_at_once_fits_its_memory_limit\[.*-simple\]",), "compose-contract", "ollama"),
     # Phase 2, the vLLM layout (stack/manifest-vllm.yaml): static, a name the OpenAI server does not serve
     Fault("vllm-serves-another-name", "vLLM is told to serve llama2:7b only; the LLM services ask for llama3.2:latest",
           (set_key("vllm", "command", ["--model", "meta-llama/Llama-3.2-3B-Instruct", "--served-model-name", "llama2:7b",
@@ -326,4 +340,13 @@ CATALOGUE: tuple[Fault, ...] = (
     Fault("service-exits-after-start", "notes-service exits as soon as it starts",
           (set_key("notes-service", "command", ["python", "-c", "print('notes-service: exiting'); raise SystemExit(3)"]),),
           (r"test_the_stack_comes_up_healthy_within_its_bound",), "services-running", "notes-service", group="C"),
+    # ... and, in the same failed start, typos in two production healthchecks (run as written in the airgap profile)
+    Fault("neo4j-healthcheck-typo", "neo4j's production healthcheck asks port 7475 (a typo of 7474)",
+          (compose_edit("docker-compose-separated.yml", lambda d: d["services"]["neo4j"]["healthcheck"].__setitem__(
+              "test", ["CMD-SHELL", "wget -qO /dev/null http://127.0.0.1:7475 || exit 1"])),),
+          (r"test_the_stack_comes_up_healthy_within_its_bound",), "services-running", "neo4j", group="C"),
+    Fault("chromadb-healthcheck-typo", "chromadb's production healthcheck opens /dev/tpc/ (a typo of /dev/tcp/)",
+          (compose_edit("docker-compose-separated.yml", lambda d: d["services"]["chromadb"]["healthcheck"].__setitem__(
+              "test", ["CMD", "bash", "-c", ":> /dev/tpc/127.0.0.1/8000"])),),
+          (r"test_the_stack_comes_up_healthy_within_its_bound",), "services-running", "chromadb", group="C"),
 )

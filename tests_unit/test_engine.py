@@ -119,3 +119,23 @@ def test_a_compose_that_exits_0_on_failure_is_refused(fake_runner):
     with pytest.raises(EngineError, match="exits 0 on a failing command"):
         engine.check_compose_exit_status(fake_runner({("docker", "compose"): (0, "")}))
     engine.check_compose_exit_status(fake_runner({("docker", "compose"): (15, "")}))
+
+
+class _Attrs:
+    def __init__(self, state: dict) -> None:
+        self.attrs = {"State": state}
+
+
+def test_a_starting_service_whose_healthcheck_keeps_failing_is_a_root_cause():
+    from stackgate.engines.base import failing_healthcheck
+    from stackgate.engines.compose import root_causes
+
+    failing = _Attrs({"Status": "running", "Health": {"Status": "starting", "FailingStreak": 7, "Log": [
+        {"ExitCode": 1, "Output": "wget: can't connect to remote host (127.0.0.1): Connection refused\n"}]}})
+    slow = _Attrs({"Status": "running", "Health": {"Status": "starting", "FailingStreak": 0, "Log": []}})
+    why = failing_healthcheck(failing)
+    assert why == ("healthcheck failed 7 times in a row, last: exit 1: wget: can't connect to remote host "
+                   "(127.0.0.1): Connection refused")
+    assert failing_healthcheck(slow) is None
+    causes = root_causes({"neo4j": "starting", "ollama": "starting", "rag": "created"}, {"neo4j": why})
+    assert causes == {"neo4j": f"starting: {why}"}

@@ -68,3 +68,26 @@ def test_no_server_is_the_real_connection_error_and_exit_1(monkeypatch, capsys):
     assert "could not connect to ollama server" in capsys.readouterr().err
     assert main(["--version"]) == 0  # as Ollama: a warning, exit 0
     assert "could not connect to a running Ollama instance" in capsys.readouterr().err
+
+
+def test_create_from_a_modelfile_sets_parameters_that_show_reports(server, tmp_path, capsys):
+    """`ollama create M -f Modelfile` (FROM + PARAMETER) makes a model whose /api/show lists the parameter."""
+    import httpx
+
+    from standin_ollama.cli import main
+
+    assert main(["pull", "llama3.2"]) == 0
+    modelfile = tmp_path / "Modelfile"
+    modelfile.write_text("FROM llama3.2:latest\nPARAMETER num_thread 3\n")
+    assert main(["create", "llama3.2:latest", "-f", str(modelfile)]) == 0
+    shown = httpx.post(f"http://127.0.0.1:{server}/api/show", json={"model": "llama3.2:latest"}).json()
+    assert "num_thread 3" in shown["parameters"].splitlines()
+
+
+def test_create_of_an_unsupported_modelfile_line_exits_1(server, tmp_path, capsys):
+    from standin_ollama.cli import main
+
+    modelfile = tmp_path / "Modelfile"
+    modelfile.write_text("FROM llama3.2:latest\nADAPTER ./lora.gguf\n")
+    assert main(["create", "x", "-f", str(modelfile)]) == 1
+    assert "unsupported Modelfile line" in capsys.readouterr().err

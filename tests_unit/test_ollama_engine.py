@@ -28,7 +28,7 @@ class FakeContext:
 
 def test_a_model_loads_on_first_use_and_unloads_when_keep_alive_runs_out(blob):
     loads: list = []
-    sched = engine.Scheduler(loader=lambda p: loads.append(p) or FakeContext())
+    sched = engine.Scheduler(loader=lambda p, n=1: loads.append(p) or FakeContext())
 
     async def scenario() -> None:
         ctx, load_ns = await sched.acquire("llama3.2:latest", blob)
@@ -44,7 +44,7 @@ def test_a_model_loads_on_first_use_and_unloads_when_keep_alive_runs_out(blob):
 
 
 def test_keep_alive_zero_unloads_right_after_the_request_and_negative_keeps_it(blob):
-    sched = engine.Scheduler(loader=lambda p: FakeContext())
+    sched = engine.Scheduler(loader=lambda p, n=1: FakeContext())
 
     async def scenario() -> None:
         ctx, _ = await sched.acquire("a:latest", blob)
@@ -59,7 +59,7 @@ def test_keep_alive_zero_unloads_right_after_the_request_and_negative_keeps_it(b
 def test_past_max_queue_a_request_gets_ollamas_busy_error(blob, monkeypatch):
     monkeypatch.setenv("OLLAMA_NUM_PARALLEL", "1")
     monkeypatch.setenv("OLLAMA_MAX_QUEUE", "1")
-    sched = engine.Scheduler(loader=lambda p: FakeContext())
+    sched = engine.Scheduler(loader=lambda p, n=1: FakeContext())
 
     async def scenario() -> None:
         held, _ = await sched.acquire("a:latest", blob)  # the only slot
@@ -75,7 +75,7 @@ def test_past_max_queue_a_request_gets_ollamas_busy_error(blob, monkeypatch):
 
 def test_num_parallel_loads_one_context_per_slot(blob, monkeypatch):
     monkeypatch.setenv("OLLAMA_NUM_PARALLEL", "2")
-    sched = engine.Scheduler(loader=lambda p: FakeContext())
+    sched = engine.Scheduler(loader=lambda p, n=1: FakeContext())
 
     async def scenario() -> None:
         a, _ = await sched.acquire("a:latest", blob)
@@ -171,7 +171,7 @@ def test_a_stream_whose_reader_goes_away_releases_its_slot_only_after_the_thread
 
 
 def test_keep_alive_zero_does_not_close_a_context_a_waiting_request_is_about_to_get(blob):
-    sched = engine.Scheduler(loader=lambda p: FakeContext())
+    sched = engine.Scheduler(loader=lambda p, n=1: FakeContext())
 
     async def scenario() -> None:
         ctx, _ = await sched.acquire("a:latest", blob)
@@ -214,3 +214,36 @@ def test_a_server_that_answers_any_model_name_fails_the_unknown_model_check():
     with httpx.Client(transport=httpx.MockTransport(lenient)) as http:
         assert openai_api.unknown_model(http, "http://x")[0].startswith("model 'stackgate-no-such-model:0b' -> 200")
         assert "expected 400" in openai_api.bad_input(http, "http://x", "m")[0]
+
+
+def test_threads_come_from_the_request_then_the_model_else_the_hosts_cores(monkeypatch):
+    """As Ollama 0.9.0: options.num_thread, then PARAMETER num_thread, else the host's cores (not the cpuset)."""
+    monkeypatch.setattr(engine.os, "cpu_count", lambda: 64)
+    assert engine.threads() == 64
+    assert engine.threads({"num_thread": 2}) == 2
+    assert engine.threads({"num_thread": 2}, {"num_thread": 4}) == 4
+
+
+def test_a_model_loaded_with_other_threads_is_loaded_again_when_idle(blob):
+    loads: list = []
+    sched = engine.Scheduler(loader=lambda p, n=1: loads.append(n) or FakeContext())
+
+    async def scenario() -> None:
+        ctx, _ = await sched.acquire("a:latest", blob, 64)
+        await sched.release("a:latest", ctx, -1)
+        ctx, _ = await sched.acquire("a:latest", blob, 1)
+        assert loads == [64, 1] and sched.loaded()["a:latest"].threads == 1
+        await sched.release("a:latest", ctx, -1)
+    asyncio.run(scenario())
+
+
+def test_past_max_loaded_models_the_least_recently_used_idle_model_is_unloaded(blob, monkeypatch):
+    monkeypatch.setenv("OLLAMA_MAX_LOADED_MODELS", "2")
+    sched = engine.Scheduler(loader=lambda p, n=1: FakeContext())
+
+    async def scenario() -> None:
+        for name in ("a:latest", "b:latest", "a:latest", "c:latest"):
+            ctx, _ = await sched.acquire(name, blob)
+            await sched.release(name, ctx, -1)
+        assert sorted(sched.loaded()) == ["a:latest", "c:latest"]
+    asyncio.run(scenario())

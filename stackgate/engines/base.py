@@ -45,6 +45,18 @@ def state_of(c: Container) -> str:
     return health if status == "running" and health else status
 
 
+def failing_healthcheck(c: Container, streak: int = 3) -> str | None:
+    """Why a starting container's healthcheck keeps failing ('healthcheck failed 5 times in a row, last: exit 1:
+    wget: can't connect ...'), once it failed `streak` probes in a row past its start period; else None."""
+    health = (c.attrs.get("State") or {}).get("Health") or {}
+    if health.get("Status") != "starting" or int(health.get("FailingStreak") or 0) < streak or not health.get("Log"):
+        return None
+    last = health["Log"][-1]
+    output = " ".join(str(last.get("Output") or "").split())[:200]
+    return (f"healthcheck failed {health['FailingStreak']} times in a row, last: exit {last.get('ExitCode')}: "
+            f"{output or '(no output)'}")
+
+
 @dataclass
 class Stack:
     """A running stack: its containers, IPs, logs, health and start-up timings, whatever engine runs it."""
@@ -115,6 +127,10 @@ class Stack:
     def states(self) -> dict[str, str]:
         """service -> its state (see state_of)."""
         return {name: state_of(c) for name, c in self.containers().items()}
+
+    def failing_healthchecks(self) -> dict[str, str]:
+        """service -> why its healthcheck keeps failing, for each service still starting (see failing_healthcheck)."""
+        return {name: why for name, c in self.containers().items() if (why := failing_healthcheck(c))}
 
     def ip_map(self) -> dict[str, str]:
         """container IP on the stack network -> compose service (every replica's)."""

@@ -10,7 +10,7 @@ import os
 import subprocess
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
@@ -34,6 +34,7 @@ class StackCompose(DockerCompose):
     project_name: str = "rma"
     wait_timeout: float = 600
     command_timeout: float = 900
+    env: dict[str, str] = field(default_factory=dict)  # extra environment for the compose files' interpolation
 
     @cached_property
     def compose_command_property(self) -> list[str]:
@@ -80,7 +81,7 @@ class StackCompose(DockerCompose):
 
     def _run_command(self, cmd, context=None):  # noqa: ANN001, ANN202 - same signature as the base
         return subprocess.run(cmd, capture_output=True, check=True, cwd=context or str(self.context),
-                              timeout=self.command_timeout)
+                              timeout=self.command_timeout, env={**os.environ, **self.env})
 
 
 def volume_exists(name: str) -> bool:
@@ -185,9 +186,20 @@ class Watcher(threading.Thread):
 WAITING = ("created", "starting", "healthy", "running")
 
 
-def root_causes(states: dict[str, str]) -> dict[str, str]:
-    """The services that failed by themselves (exited, unhealthy, dead), not those waiting on them."""
-    return {n: s for n, s in sorted(states.items()) if s not in WAITING}
+def root_causes(states: dict[str, str], failing: dict[str, str] | None = None) -> dict[str, str]:
+    """The services that failed by themselves (exited, unhealthy, dead, or still starting while their healthcheck
+    fails probe after probe), not those waiting on them."""
+    failing = failing or {}
+    return {n: (f"{s}: {failing[n]}" if n in failing else s) for n, s in sorted(states.items())
+            if s not in WAITING or n in failing}
+
+
+def causes_of(stack: Stack) -> dict[str, str]:
+    """root_causes of a stack now ({} when the engine cannot be asked)."""
+    try:
+        return root_causes(stack.states(), stack.failing_healthchecks())
+    except Exception:  # noqa: BLE001 - a failure report must not fail itself
+        return {}
 
 
 def failure_summary(stack: Stack, exc: BaseException, tail: int = 15) -> str:
@@ -196,7 +208,11 @@ def failure_summary(stack: Stack, exc: BaseException, tail: int = 15) -> str:
         states = stack.states()
     except Exception:  # noqa: BLE001
         states = {}
-    bad = {n: s for n, s in states.items() if s not in ("healthy", "running")}
+    try:
+        failing = stack.failing_healthchecks()
+    except Exception:  # noqa: BLE001
+        failing = {}
+    bad = {n: (f"{s}: {failing[n]}" if n in failing else s) for n, s in states.items() if s not in ("healthy", "running")}
     err = getattr(exc, "stderr", b"") or str(exc).encode()
     err_text = err.decode(errors="replace") if isinstance(err, bytes) else str(err)
     lines = [ln for ln in err_text.splitlines() if ln.strip()][-3:]
@@ -248,14 +264,14 @@ class StackRun:
         try:
             compose.start()
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
-            raise StackStartError(failure_summary(stack, exc), root_causes(stack.states())) from None
+            raise StackStartError(failure_summary(stack, exc), causes_of(stack)) from None
         # a service that exited, or one whose dependents never started, is no healthy stack
         states = stack.states()
         not_up = {n: s for n, s in states.items() if s not in ("healthy", "running")}
         if not_up:
             raise StackStartError(failure_summary(stack, RuntimeError(
                 "up --wait returned, but not every service is up: "
-                + ", ".join(f"{n} {s}" for n, s in sorted(not_up.items())))), root_causes(states) or not_up)
+                + ", ".join(f"{n} {s}" for n, s in sorted(not_up.items())))), causes_of(stack) or not_up)
         stack.ready_at = time.time()
         for n in stack.containers():
             stack.healthy_after_s.setdefault(n, round(stack.ready_at - stack.started_at, 1))

@@ -7,6 +7,8 @@ import re
 from pathlib import Path
 from urllib.parse import urlparse
 
+import yaml
+
 from stackgate.core import proc
 from stackgate.core.errors import ComposeFileError
 
@@ -103,6 +105,35 @@ def healthcheck_cannot_fail(config: dict, service: str, holds_models: bool) -> s
     if holds_models and _PORT_PROBE.search(command):
         return f"`{command}` only probes the port of a server that must hold models"
     return None
+
+
+def keys_set(override: Path) -> dict[str, list[str]]:
+    """service -> every key an override file sets on it, as dotted paths one level into mappings
+    ('environment.UPSTREAM_TIMEOUT', 'healthcheck.start_period', 'labels.org.stackgate.standin'); anchors and
+    merge keys resolved as Compose resolves them."""
+    doc = yaml.safe_load(override.read_text()) or {}
+    out: dict[str, list[str]] = {}
+    for name, svc in (doc.get("services") or {}).items():
+        keys: list[str] = []
+        for key, value in (svc or {}).items():
+            if key == "environment" and isinstance(value, list):
+                value = dict(str(v).partition("=")[::2] for v in value)
+            if isinstance(value, dict) and key != "build":
+                keys += [f"{key}.{sub}" for sub in value] or [key]
+            else:
+                keys.append(key if key != "build" else "build.*")
+        out[name] = keys
+    return out
+
+
+def cpu_set(spec: str) -> set[int]:
+    """The CPUs of a cpuset string ('0-3,6')."""
+    out: set[int] = set()
+    for part in str(spec).split(","):
+        lo, _, hi = part.strip().partition("-")
+        if lo:
+            out |= set(range(int(lo), int(hi or lo) + 1))
+    return out
 
 
 def seconds(duration: str | int | float | None) -> float:

@@ -14,7 +14,7 @@ from stackgate.core.metrics import METRICS
 
 from .model import KINDS, Gate, Manifest, OllamaSpec, OptionalSkip, RollbackTarget, ServiceSpec, Suppression
 from .requests import Check, Request, Roundtrip, Step
-from .sections import History, Isolation, Scale
+from .sections import History, Isolation, MaySet, Memory, ModelMemory, Scale
 
 DEFAULT_PATH = Path("stack") / "manifest.yaml"  # relative to where pytest runs; --manifest names another
 
@@ -141,7 +141,20 @@ def load(path: str | Path | None = None) -> Manifest:
         isolation=_isolation(raw.get("isolation"), services),
         scale=_scale(raw.get("scale"), services, ollamas),
         history=_history(raw.get("history") or {}),
+        memory=_memory(raw.get("memory")),
+        airgap_may_set=(None if "airgap_override" not in raw else tuple(
+            MaySet(str(x["key"]), str(x["why"]), tuple(x.get("services") or ()))
+            for x in (raw.get("airgap_override") or {}).get("may_set") or [])),
     )
+
+
+def _memory(raw: dict | None) -> Memory | None:
+    if not raw:
+        return None
+    models = {(str(k) if ":" in str(k) else f"{k}:latest"): ModelMemory(float(v["weights_gib"]), float(v["kv_gib_per_slot"]))
+              for k, v in raw["models"].items()}
+    given = {k: raw.get(k) for k in ("per_model_overhead_gib", "headroom_gib")}
+    return Memory(models, **{k: float(v) for k, v in given.items() if v is not None}, source=str(raw.get("source", "")))
 
 
 def _scale(raw: dict | None, services: dict, ollamas: dict) -> Scale | None:

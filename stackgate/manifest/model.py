@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 from stackgate.core.errors import ManifestError
 
 from .requests import Request, Roundtrip
-from .sections import History, Isolation, Scale
+from .sections import History, Isolation, MaySet, Memory, Scale
 
 KINDS = ("ollama", "app", "frontend", "store")
 
@@ -117,6 +117,8 @@ class Manifest:
     rollback_manifest: str = ""  # rollback.manifest: the layout a rollback moves to is another manifest's deployment
     scale: Scale | None = None  # the swarm scale-out (replicas per Ollama, what drives them, losing one)
     history: History = field(default_factory=History)  # the baseline of a run and the bounds of a regression
+    memory: Memory | None = None  # each model's memory need: what an Ollama may load at once must fit its limit
+    airgap_may_set: tuple[MaySet, ...] | None = None  # what the airgap override may change (None: not declared)
 
     def startup_timeout_s(self, profiles: list[str] | tuple[str, ...] = (), first_run: bool = True) -> float:
         """The bound of `up --wait`: the profile's (or the default) first-run or later-start budget."""

@@ -56,3 +56,42 @@ class History:
     step_ratio: float = 1.3
     step_slack_s: float = 0.5
     new_security_findings: bool = True
+
+
+@dataclass(frozen=True)
+class ModelMemory:
+    """What one model needs in memory while loaded: its weights, and the KV cache of one parallel slot."""
+
+    weights_gib: float
+    kv_gib_per_slot: float
+
+
+@dataclass(frozen=True)
+class Memory:
+    """The manifest's `memory`: each model's need, and what an Ollama adds per loaded model and for itself. An
+    Ollama's worst case is its OLLAMA_MAX_LOADED_MODELS largest models, each with OLLAMA_NUM_PARALLEL slots."""
+
+    models: dict[str, ModelMemory]
+    per_model_overhead_gib: float = 0.5
+    headroom_gib: float = 1.0
+    source: str = ""
+
+    def need_gib(self, model: str, parallel: int) -> float:
+        """GiB one loaded model takes with `parallel` slots (KeyError when the manifest does not size it)."""
+        m = self.models[model]
+        return m.weights_gib + m.kv_gib_per_slot * parallel + self.per_model_overhead_gib
+
+
+@dataclass(frozen=True)
+class MaySet:
+    """One key the airgap override may set on a service (a dotted, fnmatch-style path: 'environment.UPSTREAM_*'),
+    on the services named (all when none), and why swapping it keeps production as written."""
+
+    key: str
+    why: str
+    services: tuple[str, ...] = ()
+
+    def allows(self, service: str, key: str) -> bool:
+        from fnmatch import fnmatchcase
+
+        return (not self.services or service in self.services) and fnmatchcase(key, self.key)

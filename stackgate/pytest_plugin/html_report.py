@@ -14,7 +14,7 @@ from stackgate.verdict.report import banner, format_utc, latency_bars_svg, page_
 
 from .history import since_html
 from .results import standin_caveat, verdict_of
-from .state import Recovery, SessionState, state_of
+from .state import MemoryBudget, Recovery, SessionState, state_of
 from .tested import tested_rows
 
 COLOURS = {"PASS": "#16794c", "FAIL": "#b42318", "UNKNOWN": "#8a6d00", "SKIPPED": "#555"}
@@ -59,6 +59,20 @@ def recoveries_html(state: SessionState) -> str:
             for r in (Recovery(*row) for row in state.recoveries)]
     return table(["Disruption", "Service", "Seconds until its dependents worked", "Detail"], rows,
                  title="Recovery times")
+
+
+def memory_html(state: SessionState) -> str:
+    """Each Ollama's worst case in memory (its OLLAMA_MAX_LOADED_MODELS largest models) against its limit."""
+    rows = []
+    for where, row in sorted(state.memory_budgets.items()):
+        b = MemoryBudget(*row)
+        held = f"{b.max_loaded} of {b.models}" if b.max_loaded else f"? of {b.models}"
+        rows.append([where, held, ", ".join(b.worst) or "-", f"{b.need_gib:.1f}" if b.need_gib else "-",
+                     "none" if b.limit_gib is None else f"{b.limit_gib:.1f}",
+                     "fits" if b.limit_gib and b.need_gib and b.need_gib <= b.limit_gib else "DOES NOT FIT"])
+    return table(["Profile, layout, Ollama", "Models loaded at once (max of held)", "Worst case", "GiB needed",
+                  "Limit GiB", ""], rows, title="Memory: what each Ollama may load at once against its limit",
+                 note="Needs from the manifest's `memory` (weights + KV cache per slot + overhead, plus headroom).")
 
 
 def isolation_html(state: SessionState) -> str:
@@ -119,6 +133,6 @@ def pytest_html_results_summary(prefix: list, summary: list, postfix: list, sess
     started = state.session_started
     prefix.append(banner(v.gate, v.verdict, v.problems, tested_rows(state), started,
                          (state.finished or time.time()) - started, standin_caveat(state)))
-    for section in (since_html, metrics_html, timeline_html, log_windows_html, recoveries_html, isolation_html, scale_html,
-                    security_html):
+    for section in (since_html, metrics_html, timeline_html, log_windows_html, recoveries_html, memory_html,
+                    isolation_html, scale_html, security_html):
         prefix.append(section(state))

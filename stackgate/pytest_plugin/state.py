@@ -52,6 +52,16 @@ class Recovery(NamedTuple):
     detail: str = ""
 
 
+class MemoryBudget(NamedTuple):
+    """One row of the report's memory table: what an Ollama may hold at once against its limit."""
+
+    need_gib: float
+    limit_gib: float | None
+    worst: list[str]          # the models of the worst case
+    max_loaded: str | None    # OLLAMA_MAX_LOADED_MODELS as set
+    models: int               # how many models it holds
+
+
 @dataclass
 class Verdict:
     """The gate's verdict, computed once at the session's end."""
@@ -78,6 +88,7 @@ class SessionState:
     log_windows: dict[str, tuple[float, float]] = field(default_factory=dict)  # service -> (from, to) scanned
     rollback: Any = None                                            # engines.rollback.Rollback, once it ran
     recoveries: list[tuple] = field(default_factory=list)         # Recovery rows
+    memory_budgets: dict[str, tuple] = field(default_factory=dict)  # 'profile-layout ollama' -> MemoryBudget row
     isolation: list[dict] = field(default_factory=list)             # one measurement per layout
     scale: dict[str, list[dict]] = field(default_factory=lambda: {"bursts": [], "losses": []})
     security_findings: dict[tuple[str, str, str], set[str]] = field(default_factory=dict)  # (rule, sev, why) -> where

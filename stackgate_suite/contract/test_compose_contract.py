@@ -4,6 +4,7 @@ import pytest
 
 from stackgate.core.metrics import finding
 from stackgate.evidence.composefile import (
+    cpu_set,
     environment,
     healthcheck_budget_s,
     healthcheck_cannot_fail,
@@ -224,16 +225,6 @@ def test_client_libraries_are_pinned_to_their_servers_version(profile, manifest)
             problems.append(finding("compose-contract", spec["server"], f"{package} client == server {server}",
                                     f"client {client or 'unpinned'} in {client_file}"))
     assert not problems, "\n".join(problems)
-
-
-def cpu_set(spec: str) -> set[int]:
-    """The CPUs of a cpuset string ('0-3,6')."""
-    out: set[int] = set()
-    for part in str(spec).split(","):
-        lo, _, hi = part.strip().partition("-")
-        if lo:
-            out |= set(range(int(lo), int(hi or lo) + 1))
-    return out
 
 
 @pytest.mark.metric("compose-contract")

@@ -181,10 +181,29 @@ def test_ps_lists_a_model_loaded_by_a_request(ollama_spec, stack, http, kinds):
                                                f"{sorted(loaded)}")
 
 
+def parameters(http, base: str, model: str) -> dict[str, int | str]:
+    """A model's parameters as /api/show lists them ('num_thread 1' lines), typed as a Modelfile's."""
+    shown = http.post(base + "/api/show", json={"model": model})
+    out: dict[str, int | str] = {}
+    for line in (shown.json().get("parameters") or "").splitlines() if shown.status_code == 200 else []:
+        key, _, value = line.strip().partition(" ")
+        if key and value:
+            out[key] = int(value) if value.strip().isdigit() else value.strip().strip('"')
+    return out
+
+
 def test_pull_of_a_present_model_streams_to_success(ollama_spec, stack, http):
-    """POST /api/pull of a required model streams progress ending in {"status": "success"}."""
-    lines = ndjson(http.post(stack.url(ollama_spec.name) + "/api/pull", json={"model": ollama_spec.models[0]},
-                             timeout=600))
+    """POST /api/pull of a required model streams progress ending in {"status": "success"}. A pull replaces the
+    model's manifest with the registry's, dropping the parameters its entrypoint set (num_thread): the test puts
+    them back through /api/create, so the gate leaves the stack as it found it."""
+    base, model = stack.url(ollama_spec.name), ollama_spec.models[0]
+    kept = {k: v for k, v in parameters(http, base, model).items() if k == "num_thread"}
+    lines = ndjson(http.post(base + "/api/pull", json={"model": model}, timeout=600))
+    if kept:
+        again = http.post(base + "/api/create", json={"model": model, "from": model, "parameters": kept,
+                                                      "stream": False}, timeout=120)
+        assert again.status_code == 200, finding("ollama-api", ollama_spec.name, f"{model}'s {kept} set again after "
+                                                 "the pull", f"{again.status_code} {again.text[:200]}")
     assert lines[-1] == {"status": "success"}, finding("ollama-api", ollama_spec.name, "pull ends in success",
                                                        str(lines[-1]))
 

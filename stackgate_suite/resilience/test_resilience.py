@@ -1,12 +1,16 @@
 """Resilience (release gate): the stack rides out what production will do to it. An Ollama restarted while its
 registry is unreachable comes back with its models; a data store restarted under the services is reconnected
-to with the data intact; a paused Ollama makes its services answer a clear JSON 5xx within their own timeout."""
+to with the data intact; a paused Ollama makes its services answer a clear JSON 5xx within their own timeout; a
+crashed Ollama or app (SIGKILL) is brought back by the engine's restart policy, healthy, its dependents working."""
 
+import os
+import signal
 import time
 
 import pytest
 
 from stackgate.core.metrics import finding
+from stackgate.core.wait import wait_until
 from stackgate.evidence.ollama import model_names, normalise
 from stackgate.evidence.recovery import broken, fire, until_all_work, works
 from stackgate.evidence.roundtrip import still_answerable
@@ -21,6 +25,20 @@ def routed_to(manifest, ollama: str) -> list[str]:
 
 def dependents(stack, manifest, service: str) -> list[str]:
     return [a.name for a in manifest.apps() if service in stack.depends_on(a.name)]
+
+
+def most_depended_on_app(manifest, stack) -> str:
+    """The app that most other apps depend on (a crash of it reaches furthest)."""
+    return max(manifest.apps(), key=lambda a: len(dependents(stack, manifest, a.name))).name
+
+
+def crashed(stack, name: str) -> int:
+    """SIGKILL a service's main process from the host (as a crash or the OOM killer would: not `docker kill`, which
+    the engine counts as a stop and does not restart); the container's restart count before it."""
+    c = stack.containers()[name]
+    c.reload()
+    os.kill(c.attrs["State"]["Pid"], signal.SIGKILL)
+    return c.attrs["RestartCount"]
 
 
 def working_before(stack, users: list[str], disturbed: str) -> None:
@@ -109,3 +127,36 @@ def test_services_answer_a_json_5xx_while_their_ollama_is_paused(ollama_spec, st
     assert not problems, "\n".join(problems)
     assert seconds is not None, finding("resilience", name, "its services working again after the thaw",
                                         broken(again))
+
+
+def test_a_crashed_ollama_or_app_is_restarted_healthy_and_its_dependents_work(crash_target, stack, manifest,
+                                                                           stack_profiles, written, recoveries):
+    """Each Ollama, and the app most others depend on, SIGKILLed: the engine restarts it by itself (its restart
+    policy), it becomes healthy again, and every service that uses it works again (recovery time in the report)."""
+    name = most_depended_on_app(manifest, stack) if crash_target == "app" else crash_target
+    users = routed_to(manifest, name) if name in manifest.ollamas else [name, *dependents(stack, manifest, name)]
+    working_before(stack, users, name)
+    bound = manifest.startup_timeout_s(stack_profiles, first_run=False)
+    t0 = time.monotonic()
+    before = crashed(stack, name)
+
+    def back() -> bool:
+        c = stack.containers()[name]
+        c.reload()
+        return c.attrs["RestartCount"] > before and stack.states().get(name) == "healthy"
+
+    healthy = wait_until(back, bound, pause=1)
+    if healthy is None:
+        c = stack.containers()[name]
+        c.reload()
+        recoveries.append(("crash (SIGKILL)", name, None, f"restarts {c.attrs['RestartCount'] - before}, "
+                           f"state {stack.states().get(name)}"))
+        pytest.fail(finding("resilience", name, f"restarted by the engine and healthy within {bound:.0f} s of a crash",
+                            f"restarts {c.attrs['RestartCount'] - before}, state {stack.states().get(name, 'gone')} "
+                            f"(restart policy {c.attrs['HostConfig']['RestartPolicy'].get('Name') or 'none'})"),
+                    pytrace=False)
+    seconds, answers = until_all_work(stack, users)
+    recoveries.append(("crash (SIGKILL), engine restart", name, None if seconds is None else time.monotonic() - t0,
+                       f"healthy after {healthy:.0f} s; dependents: {', '.join(users)}"))
+    assert seconds is not None, finding("resilience", name, f"{', '.join(users)} working again after its restart",
+                                        broken(answers))

@@ -1,8 +1,11 @@
 """Both Ollamas are healthy and hold exactly the models of their job."""
 
+import math
+
 import pytest
 
 from stackgate.core.metrics import finding
+from stackgate.evidence.composefile import cpu_set
 from stackgate.evidence.ollama import model_names, normalise
 
 pytestmark = pytest.mark.smoke
@@ -43,3 +46,48 @@ def test_ollama_holds_no_model_of_the_other_job(ollama_spec, stack, http):
     wrong = sorted(held & {normalise(m) for m in ollama_spec.must_not_hold})
     assert not wrong, finding("models", ollama_spec.name, f"none of {list(ollama_spec.must_not_hold)}",
                               f"holds {wrong}")
+
+
+def cpus_given(container) -> tuple[int | None, str]:
+    """How many CPUs the engine lets a container use: its cpuset, else its CPU quota rounded up."""
+    host = container.attrs.get("HostConfig") or {}
+    if host.get("CpusetCpus"):
+        return len(cpu_set(host["CpusetCpus"])), f"cpuset {host['CpusetCpus']}"
+    if host.get("NanoCpus"):
+        return math.ceil(host["NanoCpus"] / 1e9), f"CPU quota {host['NanoCpus'] / 1e9:g}"
+    return None, "no cpuset or CPU quota"
+
+
+def num_thread(http, url: str, model: str) -> int | None:
+    """The `num_thread` parameter /api/show reports for a model (None when it has none)."""
+    shown = http.post(url + "/api/show", json={"model": model})
+    for line in (shown.json().get("parameters") or "").splitlines() if shown.status_code == 200 else []:
+        key, _, value = line.partition(" ")
+        if key == "num_thread" and value.strip().isdigit():
+            return int(value)
+    return None
+
+
+@pytest.mark.published_ollama
+@pytest.mark.metric("ollamas-healthy")
+def test_an_ollamas_models_run_with_the_thread_count_of_its_cpus(ollama_spec, stack, http):
+    """Every model an Ollama holds has `num_thread` equal to the CPUs its container may use (its cpuset, else its
+    quota), as /api/show reports it; where the stand-in runs real llama.cpp, an answer's runner shows the same
+    thread count in /api/ps."""
+    if ollama_spec.api != "ollama":
+        pytest.skip(f"{ollama_spec.name} is an OpenAI-compatible server: its threads are not Ollama's num_thread")
+    want, why = cpus_given(stack.containers()[ollama_spec.name])
+    url = stack.url(ollama_spec.name)
+    seen = {m: num_thread(http, url, m) for m in ollama_spec.models}
+    wrong = {m: n for m, n in seen.items() if n != want}
+    assert want and not wrong, finding("ollamas-healthy", ollama_spec.name, f"num_thread {want} ({why}) on every model",
+                                       ", ".join(f"{m}: {n or 'unset (one thread per host core)'}" for m, n in wrong.items()))
+    resp = http.post(url + "/api/generate", json={"model": ollama_spec.models[0], "prompt": "Say one word.",
+                                                  "stream": False, "options": {"num_predict": 1}})
+    assert resp.status_code == 200, finding("ollamas-healthy", ollama_spec.name, "an answer to a one-word prompt",
+                                            f"{resp.status_code} {resp.text[:200]}")
+    runners = {m["name"]: m for m in http.get(url + "/api/ps").json().get("models", [])}
+    ran = runners.get(normalise(ollama_spec.models[0]), {}).get("standin_num_thread")
+    if ran is not None:  # the stand-in's llama.cpp runner reports what it was loaded with (Ollama's /api/ps does not)
+        assert ran == want, finding("ollamas-healthy", ollama_spec.name, f"the answer run with {want} thread(s) ({why})",
+                                    f"its llama.cpp runner has {ran}")

@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
-# PostgreSQL like the official image: POSTGRES_USER/PASSWORD/DB, data in PGDATA, runs as `postgres`.
+# PostgreSQL like the official image's entrypoint: `postgres ARGS` initialises PGDATA on first start
+# (POSTGRES_USER/PASSWORD/DB) and runs the server as the postgres user with ARGS; any other command runs as given.
 set -euo pipefail
+if [ "${1:-postgres}" != "postgres" ]; then
+  exec "$@"
+fi
+shift || true
 PGDATA=${PGDATA:-/var/lib/postgresql/data}
 BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 : "${POSTGRES_USER:=postgres}" "${POSTGRES_DB:=$POSTGRES_USER}" "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD is required}"
@@ -23,4 +28,4 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   echo "postgres-entrypoint: initialised"
 fi
 exec setpriv --reuid=postgres --regid=postgres --init-groups "$BIN/postgres" -D "$PGDATA" \
-  -c listen_addresses='*' -c unix_socket_directories=/run/postgresql
+  -c listen_addresses='*' -c unix_socket_directories=/run/postgresql "$@"

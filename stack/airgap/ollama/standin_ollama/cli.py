@@ -79,10 +79,47 @@ def pull(client: httpx.Client, name: str) -> int:
     return 0
 
 
+def modelfile(text: str) -> tuple[str, dict]:
+    """FROM and PARAMETER lines of a Modelfile (what the stand-in's create supports), values typed as Ollama's."""
+    base, params = "", {}
+    for line in text.splitlines():
+        words = line.strip().split(None, 2)
+        if not words or words[0].startswith("#"):
+            continue
+        if words[0].upper() == "FROM" and len(words) >= 2:
+            base = words[1]
+        elif words[0].upper() == "PARAMETER" and len(words) == 3:
+            value = words[2].strip()
+            params[words[1]] = int(value) if value.lstrip("-").isdigit() else value
+        else:
+            raise ValueError(f"unsupported Modelfile line (the stand-in takes FROM and PARAMETER): {line.strip()}")
+    if not base:
+        raise ValueError("no FROM line")
+    return base, params
+
+
+def create(client: httpx.Client, rest: list[str]) -> int:
+    if len(rest) != 3 or rest[1] != "-f":
+        print("Error: usage: ollama create MODEL -f Modelfile", file=sys.stderr)
+        return 1
+    try:
+        with open(rest[2], encoding="utf-8") as fh:
+            base, params = modelfile(fh.read())
+    except (OSError, ValueError) as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    resp = client.post("/api/create", json={"model": rest[0], "from": base, "parameters": params, "stream": False})
+    if resp.status_code != 200:
+        print(f"Error: {resp.json().get('error', resp.text)}", file=sys.stderr)
+        return 1
+    print("success")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help", "help"):
-        print("Usage:\n  ollama [command]\n\nAvailable Commands:\n  serve, pull, list, ps, show, rm\n"
+        print("Usage:\n  ollama [command]\n\nAvailable Commands:\n  serve, pull, create, list, ps, show, rm\n"
               f"\n{BACKEND}")
         return 0
     cmd, rest = args[0], args[1:]
@@ -103,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"Error: accepts 1 arg(s), received {len(rest)}", file=sys.stderr)
                 return 1
             return pull(client, rest[0])
+        if cmd == "create":
+            return create(client, rest)
         if cmd in ("list", "ls"):
             models = client.get("/api/tags").json()["models"]
             rows = [["NAME", "ID", "SIZE", "MODIFIED"]] + [

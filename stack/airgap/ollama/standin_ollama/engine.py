@@ -57,11 +57,15 @@ def grammar_on() -> bool:
     return os.environ.get(GRAMMAR_ENV, "on") != "off"
 
 
-def threads() -> int:
-    """CPU threads per llama.cpp context: the CPUs this process may run on (cpuset), or OLLAMA_NUM_THREAD."""
-    if os.environ.get("OLLAMA_NUM_THREAD"):
-        return max(1, int(os.environ["OLLAMA_NUM_THREAD"]))
-    return max(1, len(os.sched_getaffinity(0)))
+def threads(parameters: dict | None = None, options: dict | None = None) -> int:
+    """CPU threads of a llama.cpp context, as Ollama 0.9.0 picks them: the request's `options.num_thread`, else
+    the model's `PARAMETER num_thread`, else the host's core count (NOT the container's cpuset or CPU quota:
+    that is what the stack's entrypoints must correct, and the stand-in must not hide)."""
+    for source in (options or {}, parameters or {}):
+        value = source.get("num_thread")
+        if value not in (None, "", 0):
+            return max(1, int(value))
+    return max(1, os.cpu_count() or 1)
 
 
 def response_format(fmt: str | dict | None) -> dict | None:
@@ -110,6 +114,8 @@ class Runner:
     expires_at: float = 0.0  # epoch seconds; inf = never
     size: int = 0
     busy: int = 0
+    threads: int = 1  # llama.cpp n_threads of its contexts (reported by /api/ps as standin_num_thread)
+    used_at: float = 0.0  # the last time a request took a slot (the least recently used is evicted first)
 
 
 class Scheduler:
@@ -117,6 +123,7 @@ class Scheduler:
 
     def __init__(self, loader: Callable[[Path], object] | None = None) -> None:
         self.num_parallel = max(1, int(os.environ.get("OLLAMA_NUM_PARALLEL", "1")))
+        self.max_loaded = max(1, int(os.environ.get("OLLAMA_MAX_LOADED_MODELS", "3")))  # Ollama's CPU default: 3
         self.max_queue = max(0, int(os.environ.get("OLLAMA_MAX_QUEUE", "512")))
         self.loader = loader or load_llama
         self.runners: dict[str, Runner] = {}
@@ -128,8 +135,10 @@ class Scheduler:
             self.cond = asyncio.Condition()
         return self.cond
 
-    async def acquire(self, name: str, blob: Path) -> tuple[object, int]:
-        """A free context of name (loading the model first if needed) and the load time it cost (ns)."""
+    async def acquire(self, name: str, blob: Path, n_threads: int = 1) -> tuple[object, int]:
+        """A free context of name (loading the model first if needed, or again when an idle one was loaded with
+        another thread count, as Ollama reloads a runner whose options changed) and the load time it cost (ns).
+        Past OLLAMA_MAX_LOADED_MODELS the least recently used idle model is unloaded first."""
         cond = self._condition()
         if self.waiting >= self.max_queue:
             raise Busy(BUSY)
@@ -138,16 +147,22 @@ class Scheduler:
             async with cond:
                 runner = self.runners.get(name)
                 load_ns = 0
+                if runner is not None and runner.threads != n_threads and runner.busy == 0:
+                    self._drop(name)
+                    runner = None
                 if runner is None:
+                    self._make_room()
                     t0 = time.perf_counter()
-                    contexts = await asyncio.to_thread(lambda: [self.loader(blob) for _ in range(self.num_parallel)])
+                    contexts = await asyncio.to_thread(
+                        lambda: [self.loader(blob, n_threads) for _ in range(self.num_parallel)])
                     load_ns = int((time.perf_counter() - t0) * 1e9)
-                    runner = Runner(name, contexts, list(contexts), float("inf"), blob.stat().st_size)
+                    runner = Runner(name, contexts, list(contexts), float("inf"), blob.stat().st_size, threads=n_threads)
                     self.runners[name] = runner
                 await cond.wait_for(lambda: bool(runner.free))
                 self.runners[name] = runner  # kept, even if it expired while this request waited
                 ctx = runner.free.pop()
                 runner.busy += 1
+                runner.used_at = time.monotonic()
                 runner.expires_at = float("inf")
                 return ctx, load_ns
         finally:
@@ -179,6 +194,19 @@ class Scheduler:
         if self.waiting >= self.max_queue:
             raise Busy(BUSY)
 
+    def _drop(self, name: str) -> None:
+        runner = self.runners.pop(name)
+        for ctx in runner.contexts:
+            close = getattr(ctx, "close", None)
+            if close:
+                close()
+
+    def _make_room(self) -> None:
+        """Unload idle models, least recently used first, until one more fits OLLAMA_MAX_LOADED_MODELS."""
+        idle = sorted((r for r in self.runners.values() if r.busy == 0), key=lambda r: r.used_at)
+        while len(self.runners) >= self.max_loaded and idle:
+            self._drop(idle.pop(0).name)
+
     def expire(self) -> None:
         """Unload every idle model whose keep_alive has run out (never while a request waits for a slot)."""
         if self.waiting:
@@ -186,11 +214,7 @@ class Scheduler:
         now = time.time()
         for name, runner in list(self.runners.items()):
             if runner.busy == 0 and runner.expires_at <= now:
-                del self.runners[name]
-                for ctx in runner.contexts:
-                    close = getattr(ctx, "close", None)
-                    if close:
-                        close()
+                self._drop(name)
 
     def loaded(self) -> dict[str, Runner]:
         """name -> runner of the models in memory now (for /api/ps)."""
@@ -205,11 +229,11 @@ class Scheduler:
         self.expire()
 
 
-def load_llama(blob: Path) -> object:
-    """A llama.cpp context over the GGUF blob (imported here: the vision-only paths never need it)."""
+def load_llama(blob: Path, n_threads: int = 1) -> object:
+    """A llama.cpp context over the GGUF blob with n_threads (imported here: the vision-only paths never need it)."""
     from llama_cpp import Llama
 
-    return Llama(model_path=str(blob), n_ctx=N_CTX, n_threads=threads(), n_threads_batch=threads(),
+    return Llama(model_path=str(blob), n_ctx=N_CTX, n_threads=n_threads, n_threads_batch=n_threads,
                  verbose=False, seed=0)
 
 

@@ -176,7 +176,7 @@ async def answer(name: str, manifest: dict, turns: list[dict], system: str, data
 
         async def produced() -> AsyncIterator[str]:
             # the slot is taken here, when the answer is read, so an answer never read holds no slot
-            ctx, stats.load_duration = await SCHED.acquire(name, blob)
+            ctx, stats.load_duration = await SCHED.acquire(name, blob, threads_of(manifest, options))
             async for piece in stream_chat(ctx, messages, data.get("format") or None, options, stats,
                                            done=lambda: SCHED.release(name, ctx, ka)):
                 yield piece
@@ -195,6 +195,11 @@ async def answer(name: str, manifest: dict, turns: list[dict], system: str, data
     return fixed(), stats
 
 
+def threads_of(manifest: dict, options: dict) -> int:
+    """The llama.cpp thread count of a request: its options, the model's parameters, else the host's cores."""
+    return engine.threads(manifest.get("parameters"), options)
+
+
 async def load_only(name: str, manifest: dict, ka: float) -> None:
     """An empty prompt: load the model (or, with keep_alive 0, unload it), as Ollama does."""
     blob = store.weights_blob(manifest)
@@ -204,7 +209,7 @@ async def load_only(name: str, manifest: dict, ka: float) -> None:
         SCHED.unload(name)
     else:
         try:
-            ctx, _ = await SCHED.acquire(name, blob)
+            ctx, _ = await SCHED.acquire(name, blob, threads_of(manifest, {}))
         except Busy as exc:
             raise APIError(503, str(exc)) from exc
         await SCHED.release(name, ctx, ka)
@@ -246,7 +251,8 @@ async def show(request: Request) -> Response:
         "license": (f"stand-in weights: {manifest['weights']} (Apache-2.0) answer for {name}" if weighted
                     else "stand-in: no weights, no license"),
         "modelfile": f"# {BACKEND}\n# {serves(model, manifest)}\nFROM {model.name}\n",
-        "parameters": f"num_ctx {engine.N_CTX}\nnum_predict {engine.NUM_PREDICT_CAP}" if weighted else "",
+        "parameters": "\n".join([*([f"num_ctx {engine.N_CTX}", f"num_predict {engine.NUM_PREDICT_CAP}"] if weighted
+                                     else []), *(f"{k} {v}" for k, v in (manifest.get("parameters") or {}).items())]),
         "template": "{{ .Prompt }}",
         "details": details(model, manifest),
         "model_info": {"general.architecture": arch,
@@ -420,6 +426,7 @@ async def embeddings_legacy(request: Request) -> Response:
 async def ps(request: Request) -> Response:
     out = []
     loaded = {**LOADED.current(), **{n: r.expires_at for n, r in SCHED.loaded().items()}}
+    runners = SCHED.loaded()
     for name, until in loaded.items():
         manifest = store.get(name)
         if manifest is None:
@@ -430,7 +437,9 @@ async def ps(request: Request) -> Response:
                     "details": details(model, manifest),
                     "expires_at": datetime.fromtimestamp(until, UTC).isoformat(),
                     "size_vram": 0,
-                    "context_length": engine.N_CTX if manifest.get("weights") else model.context_length})
+                    "context_length": engine.N_CTX if manifest.get("weights") else model.context_length,
+                    # a stand-in field (Ollama has none): the llama.cpp threads the loaded model runs with
+                    **({"standin_num_thread": runners[name].threads} if name in runners else {})})
     return JSONResponse({"models": out})
 
 
@@ -454,6 +463,30 @@ async def copy(request: Request) -> Response:
         raise APIError(404, f"model '{normalise(src)}' not found")
     store.pull(manifest["model"], alias=dst)
     return Response(status_code=200)
+
+
+async def create(request: Request) -> Response:
+    """Ollama's /api/create (0.9.0's JSON form, what `ollama create -f Modelfile` sends): `from` an existing model,
+    with `parameters`; the new manifest shares the model's layers. Other Modelfile parts are not supported."""
+    data = await body(request)
+    name, src = data.get("model") or data.get("name"), data.get("from")
+    if not name or not src:
+        raise APIError(400, "model and from are required (the stand-in creates only from an existing model)")
+    base = store.get(src)
+    if base is None:
+        raise APIError(404, f"model '{normalise(src)}' not found")
+    params = data.get("parameters") or {}
+    if not isinstance(params, dict):
+        raise APIError(400, "parameters must be an object")
+    store.create(name, base, params)
+    SCHED.unload(normalise(name))  # a changed model is loaded again with its new parameters
+    if data.get("stream", True) is False:
+        return JSONResponse({"status": "success"})
+
+    async def parts() -> AsyncIterator[dict]:
+        for status in ("using existing layers", "writing manifest", "success"):
+            yield {"status": status}
+    return ndjson(parts())
 
 
 # --- OpenAI-compatible API --------------------------------------------------------------------
@@ -619,6 +652,7 @@ ROUTES = [
     Route("/api/ps", handler(ps), methods=["GET"]),
     Route("/api/delete", handler(delete), methods=["DELETE"]),
     Route("/api/copy", handler(copy), methods=["POST"]),
+    Route("/api/create", handler(create), methods=["POST"]),
     Route("/v1/chat/completions", handler(oa_chat, True), methods=["POST"]),
     Route("/v1/completions", handler(oa_completions, True), methods=["POST"]),
     Route("/v1/embeddings", handler(oa_embeddings, True), methods=["POST"]),

@@ -94,6 +94,22 @@ def pull(name: str, root: Path | None = None, alias: str | None = None) -> dict:
     return manifest
 
 
+def create(name: str, base: dict, parameters: dict, root: Path | None = None) -> dict:
+    """A model `name` made from `base` (its layers shared) with `parameters` over base's; return its manifest."""
+    root = root or models_dir()
+    target = normalise(name)
+    params = {**(base.get("parameters") or {}), **parameters}
+    digest = hashlib.sha256(f"{target}\n{base['digest']}\n{json.dumps(params, sort_keys=True)}".encode()).hexdigest()
+    manifest = {**base, "name": target, "digest": digest, "parameters": params,
+                "modified_at": datetime.now(UTC).isoformat()}
+    path = _manifest_path(target, root)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(manifest))
+    tmp.replace(path)
+    return manifest
+
+
 def get(name: str, root: Path | None = None) -> dict | None:
     """The manifest of a pulled model, or None when it is not in the volume."""
     try:
