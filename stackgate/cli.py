@@ -1,4 +1,4 @@
-"""`python -m stackgate setup|images|clean|sweep|history|compare`: the project's own setup and cleanup commands, and
+"""`python -m stackgate setup|images|clean|sweep|init|history|compare`: the project's own setup and cleanup commands, and
 the history of gate runs."""
 
 from __future__ import annotations
@@ -95,6 +95,60 @@ def cmd_compare(args: argparse.Namespace) -> None:
             print(f"  {d.what}: {d.change}")
 
 
+def _profiles(specs: list[str]) -> dict[str, dict[str, list[Path]]]:
+    """--profile NAME[:LAYOUT]=FILE values -> profile -> layout -> files."""
+    out: dict[str, dict[str, list[Path]]] = {}
+    for spec in specs:
+        name, sep, file = spec.partition("=")
+        if not sep or not file:
+            raise StackgateError(f"init: --profile {spec!r}: expected NAME[:LAYOUT]=FILE")
+        profile, _, layout = name.partition(":")
+        out.setdefault(profile, {}).setdefault(layout or "separated", []).append(Path(file))
+    return out
+
+
+def cmd_init(args: argparse.Namespace) -> None:
+    from stackgate.evidence.composefile import load_config
+    from stackgate.init import drift, infer, render, running
+
+    files = [Path(f) for f in args.file]
+    missing = [str(f) for f in [*files, *([Path(args.simple)] if args.simple else [])] if not f.is_file()]
+    if missing:
+        raise StackgateError(f"init: no such compose file: {', '.join(missing)}")
+    inf = infer.infer(load_config(files, files[0].parent.resolve()))
+    simple_inf = infer.infer(load_config([Path(args.simple)], Path(args.simple).parent.resolve())) if args.simple else None
+    if args.running:
+        running.enrich(inf, args.running)
+    if args.check:
+        from stackgate.manifest import load
+
+        found = drift.differences(drift.manifest_facts(load(args.check)), render.facts(inf))
+        for d in found:
+            print(f"drift: {d}")
+        if found:
+            raise StackgateError(f"init --check: {len(found)} difference(s) between {args.check} and the compose files")
+        print(f"init --check: {args.check} matches the compose files")
+        return
+    out = Path(args.output)
+    text = render.render(inf, files, out.parent, [Path(args.simple)] if args.simple else None, simple_inf,
+                         _profiles(args.profile or []), args.running)
+    from stackgate.manifest import load
+
+    tmp = out.with_name(f".{out.name}.init-tmp.yaml")
+    tmp.write_text(text)
+    try:
+        load(tmp)  # the generated manifest must validate, or nothing is written
+    except StackgateError as exc:
+        tmp.unlink()
+        raise StackgateError(f"init: the generated manifest does not validate ({exc}); nothing written") from None
+    tmp.replace(out)
+    print(f"init: wrote {out} ({len(inf.services)} services, {len(inf.servers())} model server(s))")
+    if inf.questions:
+        print(f"init: {len(inf.questions)} question(s) need a human look (they are comments at the top of {out}):")
+        for q in inf.questions:
+            print(f"  - {q}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="stackgate", description=__doc__)
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -104,6 +158,14 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("images", help="build the airgap images (skips current ones)").set_defaults(fn=cmd_images)
     sub.add_parser("clean", help="remove every stackgate container, network and volume").set_defaults(fn=cmd_clean)
     sub.add_parser("sweep", help="remove leftovers of runs that are no longer alive").set_defaults(fn=cmd_sweep)
+    p = sub.add_parser("init", help="write a first manifest from your compose files (and your running stack)")
+    p.add_argument("-f", "--file", action="append", required=True, help="a compose file (repeat for overrides)")
+    p.add_argument("--simple", help="the rollback layout's compose file")
+    p.add_argument("--running", metavar="PROJECT", help="a running compose project to read models and health from")
+    p.add_argument("--profile", action="append", metavar="NAME[:LAYOUT]=FILE", help="an override file of a profile")
+    p.add_argument("-o", "--output", default="manifest.yaml", help="where to write it (default manifest.yaml)")
+    p.add_argument("--check", metavar="MANIFEST", help="compare MANIFEST with what init would write; exit 1 on drift")
+    p.set_defaults(fn=cmd_init)
     p = sub.add_parser("history", help="list the kept gate runs (date, gate, verdict, stack commit)")
     p.add_argument("--history", default=None, metavar="DIR", help="the history folder (default: reports/history)")
     p.set_defaults(fn=cmd_history)

@@ -162,7 +162,8 @@ class Fault:
 CLEAN_GROUPS = ("static-clean", "clean")  # false-alarm checks: no fault, no failure
 SUITES = {"smoke": SMOKE, "resilience": [*SMOKE, f"{SUITE}/resilience"], "isolation": [*SMOKE, f"{SUITE}/isolation"],
           "rollback": [*SMOKE, f"{SUITE}/rollback"], "release": RELEASE,
-          "scale": [*SMOKE, f"{SUITE}/scale"]}  # a fault's suite
+          "scale": [*SMOKE, f"{SUITE}/scale"],
+          "rollback-only": [f"{SUITE}/rollback"]}  # a fault's suite
 
 
 # --- running ----------------------------------------------------------------------------------

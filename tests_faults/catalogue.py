@@ -215,6 +215,14 @@ CATALOGUE: tuple[Fault, ...] = (
                     r"test_forward_again_the_deployment_is_healthy_and_keeps_the_data"),
           group="R", suite="release",
           actions=(foreign_container("ollama-v1", "stackgate/airgap-runtime:latest", "rma-network"),)),
+    # dynamic, group P: the site's kept model volume lacks a model the rollback layout needs, the registry is down
+    Fault("rollback-must-pull-without-registry", "the simple stack's model volume kept from before the migration "
+          "holds three of its four models (no nomic-embed-text): the rollback, during a registry outage, must pull it",
+          (replace_in("manifest.yaml", "  keeps: [document, notes]",
+                      "  keeps: [document, notes]\n  volume_held: {ollama: [llama3.2:latest, llama2:7b, llava:7b]}"),),
+          (r"test_a_rollback_needs_no_pull_while_the_registry_is_unreachable",), "rollback", "ollama",
+          # the rollback's `up` then fails: its Ollama cannot pull what it must hold
+          may_fail=(r"test_rollback\.py::",), group="P", suite="rollback-only"),
     Fault("entrypoint-repulls-without-registry", "the LLM Ollama's entrypoint pulls every model at every start and "
           "dies when the registry is unreachable, although its models are in its volume",
           (write_file("ollama-lib-repull.sh", REPULL_LIB),
@@ -222,7 +230,10 @@ CATALOGUE: tuple[Fault, ...] = (
                                          "./ollama-lib-repull.sh:/usr/local/lib/ollama-lib.sh:ro"])),
           (r"test_an_ollama_restarted_without_its_registry_serves_its_models\[ollama\]",), "resilience", "ollama",
           may_fail=(r"test_services_recover_when_a_data_store_restarts", r"test_services_answer_a_json_5xx_while_their_"
-                    r"ollama_is_paused", r"test_an_ollama_restarted_without_its_registry_serves_its_models\[ollama-vision\]"),
+                    r"ollama_is_paused", r"test_an_ollama_restarted_without_its_registry_serves_its_models\[ollama-vision\]",
+                    # the seed's entrypoint sets no thread count either, and a crash of it restarts into the outage
+                    r"test_an_ollamas_models_run_with_the_thread_count_of_its_cpus\[ollama\]",
+                    r"test_a_crashed_ollama_or_app_is_restarted_healthy_and_its_dependents_work"),
           group="S", suite="resilience"),
     # dynamic, group A: the LLM's answers are real (llama.cpp, stand-in weights); these break what it is given
     Fault("rag-wrong-document", "rag-service hands the LLM the fourth-best chunk instead of the best one (its code "

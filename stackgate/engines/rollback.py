@@ -41,6 +41,7 @@ class Rollback:
     profiles: list[str]
     steps: list[Step] = field(default_factory=list)
     errors: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # layout -> service -> error lines
+    needs: list = field(default_factory=list)  # evidence.kept_volumes.PullNeed of the layout rolled back to
 
     def __post_init__(self) -> None:
         self.home = RollbackTarget(self.stack.manifest, self.stack.layout)  # where `forward` goes back to
@@ -58,14 +59,16 @@ class Rollback:
             raise StackStartError(f"rollback step '{name}' failed: {step.detail}")
         return step
 
-    def switch(self, to: RollbackTarget) -> None:
+    def switch(self, to: RollbackTarget, env: dict[str, str] | None = None) -> None:
         """The seed's commands: `down` the current layout (volumes kept, no --remove-orphans), then `up -d`
-        the target (waiting for healthy); the current layout's error lines are captured before it goes. From
-        then on the stack is judged by the target's manifest."""
+        the target (waiting for healthy; `env` for its files' interpolation, e.g. the registry switch); the current
+        layout's error lines are captured before it goes. From then on the stack is judged by the target's manifest."""
         self.errors[self.at.label] = error_lines(self.stack, since=self.stack.ready_at)
         self._timed(f"down {self.at.label} (volumes kept)", self._compose(self.at).down)
         target = self._compose(to)
-        self._timed(f"up -d {to.label}", target.start)
+        target.env = dict(env or {})
+        self._timed(f"up -d {to.label}" + (f" ({', '.join(f'{k}={v}' for k, v in target.env.items())})"
+                                          if target.env else ""), target.start)
         self.stack.switch_layout(to.manifest, to.layout, target, to.compose_files(self.profiles))
         self.at = to
 

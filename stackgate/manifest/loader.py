@@ -94,9 +94,6 @@ def load(path: str | Path | None = None) -> Manifest:
                 raise ManifestError(f"manifest: services.{svc.name}.models.{var} names {url_var!r}, "
                                     f"which is not one of its routes")
     for svc in services.values():
-        if svc.kind == "app" and svc.routes and not svc.probe:
-            raise ManifestError(f"manifest: services.{svc.name}.probe is needed: the request that makes it call "
-                                f"{', '.join(sorted(set(svc.routes.values())))}")
         for req in svc.probe:
             _known(req.service, services, f"services.{svc.name}.probe")
     roundtrips = {n: parse_roundtrip(n, r) for n, r in (raw.get("roundtrips") or {}).items()}
@@ -142,6 +139,7 @@ def load(path: str | Path | None = None) -> Manifest:
         scale=_scale(raw.get("scale"), services, ollamas),
         history=_history(raw.get("history") or {}),
         memory=_memory(raw.get("memory")),
+        rollback_volume_held={str(k): tuple(str(m) for m in v) for k, v in (rollback.get("volume_held") or {}).items()},
         airgap_may_set=(None if "airgap_override" not in raw else tuple(
             MaySet(str(x["key"]), str(x["why"]), tuple(x.get("services") or ()))
             for x in (raw.get("airgap_override") or {}).get("may_set") or [])),

@@ -119,6 +119,8 @@ class Manifest:
     history: History = field(default_factory=History)  # the baseline of a run and the bounds of a regression
     memory: Memory | None = None  # each model's memory need: what an Ollama may load at once must fit its limit
     airgap_may_set: tuple[MaySet, ...] | None = None  # what the airgap override may change (None: not declared)
+    rollback_volume_held: dict[str, tuple[str, ...]] = field(default_factory=dict)  # Ollama -> models a site's kept
+                                                                                     # volume held before the migration
 
     def startup_timeout_s(self, profiles: list[str] | tuple[str, ...] = (), first_run: bool = True) -> float:
         """The bound of `up --wait`: the profile's (or the default) first-run or later-start budget."""

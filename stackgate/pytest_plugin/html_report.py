@@ -61,6 +61,22 @@ def recoveries_html(state: SessionState) -> str:
                  title="Recovery times")
 
 
+def rollback_html(state: SessionState) -> str:
+    """The rollback's steps and what it had to pull: the kept model volumes against the models each Ollama needs."""
+    rb = state.rollback
+    if rb is None:
+        return ""
+    sizes = state.manifest.memory.models if state.manifest.memory else {}
+    rows = [[n.ollama, n.volume, ("created by the gate (absent): " if n.created else "kept: ") + (", ".join(n.held) or
+             "empty"), ", ".join(n.missing) or "none", "-" if not n.missing else
+             (f"{n.gib(state.manifest):.1f}" if n.gib(state.manifest) is not None else "?")] for n in rb.needs]
+    out = table(["Ollama", "Model volume", "Held before the rollback", "Must pull", "GiB to pull"], rows,
+                title="Rollback: models it must pull (the registry is unreachable during it)",
+                note="Sizes: the download sizes in the manifest's memory section." if sizes else "")
+    steps = [[s.name, f"{s.seconds:.1f}", "ok" if s.ok else "FAILED"] for s in rb.steps]
+    return out + table(["Step", "Seconds", ""], steps, title="Rollback steps")
+
+
 def memory_html(state: SessionState) -> str:
     """Each Ollama's worst case in memory (its OLLAMA_MAX_LOADED_MODELS largest models) against its limit."""
     rows = []
@@ -133,6 +149,6 @@ def pytest_html_results_summary(prefix: list, summary: list, postfix: list, sess
     started = state.session_started
     prefix.append(banner(v.gate, v.verdict, v.problems, tested_rows(state), started,
                          (state.finished or time.time()) - started, standin_caveat(state)))
-    for section in (since_html, metrics_html, timeline_html, log_windows_html, recoveries_html, memory_html,
+    for section in (since_html, metrics_html, timeline_html, log_windows_html, recoveries_html, rollback_html, memory_html,
                     isolation_html, scale_html, security_html):
         prefix.append(section(state))

@@ -88,7 +88,10 @@ def statuses(state: SessionState) -> list[MetricStatus]:
     for nodeid, metric in state.expected.items():
         if nodeid not in reported:
             results.setdefault(metric, []).append(Result(nodeid, "not run", "never reached (-x, --maxfail, an abort)"))
-    out = aggregate(results, state.gate, state.manifest.optional_skips)
+    declared = {rt.metric for rt in state.manifest.roundtrips.values()}
+    undeclared = {metric: f"declare a round-trip for {metric} in the manifest (roundtrips: NAME: {{metric: {metric}, "
+                          "steps: [...]}})" for metric in ("document-processing", "llm-queries") if metric not in declared}
+    out = aggregate(results, state.gate, state.manifest.optional_skips, undeclared)
     for m in out:  # the seed's wording: "All 13 services running", with this manifest's count
         if m.metric == "services-running":
             m.title = f"All {len(state.manifest.services)} services running"

@@ -63,8 +63,9 @@ def judge_metric(metric: str, results: list[Result], optional: tuple[OptionalSki
 
 
 def aggregate(results: dict[str, list[Result]], gate: Gate | None = None,
-              optional: tuple[OptionalSkip, ...] = ()) -> list[MetricStatus]:
-    """Status per metric; with a gate, metrics it does not require read 'not in this gate' unless tests ran."""
+              optional: tuple[OptionalSkip, ...] = (), undeclared: dict[str, str] | None = None) -> list[MetricStatus]:
+    """Status per metric; with a gate, metrics it does not require read 'not in this gate' unless tests ran.
+    `undeclared`: metric -> what the manifest must declare for it to have tests (said when none ran)."""
     out = []
     for metric, title in METRICS.items():
         rs = results.get(metric, [])
@@ -73,6 +74,8 @@ def aggregate(results: dict[str, list[Result]], gate: Gate | None = None,
             out.append(MetricStatus(metric, title, NOT_IN_GATE, rs, f"the {gate.name} gate does not require it", False))
             continue
         status, why = judge_metric(metric, rs, optional)
+        if not rs and metric in (undeclared or {}):
+            why = f"no test ran: {undeclared[metric]}"
         out.append(MetricStatus(metric, title, status, rs, why, required))
     return out
 

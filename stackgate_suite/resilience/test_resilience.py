@@ -47,6 +47,9 @@ def working_before(stack, users: list[str], disturbed: str) -> None:
     metric reads UNKNOWN unless the manifest accepts it)."""
     if not users:
         pytest.skip(f"{disturbed}: no app depends on it, so there is no service to see recover")
+    unprobed = [u for u in users if not stack.manifest.services[u].probe]
+    if unprobed:
+        pytest.skip(f"declare services.<name>.probe for {', '.join(unprobed)}: the request that shows it working")
     before = fire(stack, users, timeout=30)
     assert all(works(a) for a in before.values()), finding(
         "resilience", disturbed, f"{', '.join(users)} working before it is disturbed", broken(before))

@@ -13,6 +13,20 @@ from stackgate.evidence.routing import observe, verdict
 pytestmark = [pytest.mark.rollback, pytest.mark.metric("rollback"), pytest.mark.slow]
 
 
+def test_a_rollback_needs_no_pull_while_the_registry_is_unreachable(rollback_plan, manifest):
+    """Every model the rollback layout's Ollamas must hold is already in the model volume a site keeps from before
+    the migration: a rollback during a registry outage (a likely moment for one) pulls nothing."""
+    problems = []
+    for need in rollback_plan.needs:
+        if need.missing:
+            gib = need.gib(manifest)
+            problems.append(finding("rollback", need.ollama, f"every model of {list(need.needs)} already in its kept "
+                                    f"volume {need.volume} (registry unreachable)",
+                                    f"must pull {need.missing} ({'?' if gib is None else f'{gib:.1f}'} GiB); the "
+                                    f"volume holds {list(need.held) or 'nothing'}"))
+    assert not problems, "\n".join(problems)
+
+
 def test_every_service_is_healthy_on_the_rollback_layout(rollback, stack, target_config):
     """After the rollback every service of the rollback layout's files runs healthy."""
     states = stack.states()
