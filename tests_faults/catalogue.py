@@ -222,7 +222,7 @@ CATALOGUE: tuple[Fault, ...] = (
                       "  keeps: [document, notes]\n  volume_held: {ollama: [llama3.2:latest, llama2:7b, llava:7b]}"),),
           (r"test_a_rollback_needs_no_pull_while_the_registry_is_unreachable",), "rollback", "ollama",
           # the rollback's `up` then fails: its Ollama cannot pull what it must hold
-          may_fail=(r"test_rollback\.py::",), group="P", suite="rollback-only"),
+          may_fail=(r"test_rollback::",), group="P", suite="rollback-only"),
     Fault("entrypoint-repulls-without-registry", "the LLM Ollama's entrypoint pulls every model at every start and "
           "dies when the registry is unreachable, although its models are in its volume",
           (write_file("ollama-lib-repull.sh", REPULL_LIB),

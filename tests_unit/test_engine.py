@@ -139,3 +139,24 @@ def test_a_starting_service_whose_healthcheck_keeps_failing_is_a_root_cause():
     assert failing_healthcheck(slow) is None
     causes = root_causes({"neo4j": "starting", "ollama": "starting", "rag": "created"}, {"neo4j": why})
     assert causes == {"neo4j": f"starting: {why}"}
+
+
+class _Looping:
+    def __init__(self, restarts: int, health: str) -> None:
+        self.attrs = {"RestartCount": restarts, "State": {"Status": "running", "Health": {"Status": health}}}
+
+
+class _FakeStack:
+    def __init__(self, containers: dict) -> None:
+        self._c = containers
+
+    def containers(self) -> dict:
+        return self._c
+
+
+def test_a_service_restarted_three_times_unhealthy_ends_the_start_as_a_crash_loop():
+    from stackgate.engines.compose import crash_loop
+
+    assert crash_loop(_FakeStack({"notes": _Looping(3, "starting"), "redis": _Looping(0, "healthy")})) == \
+        "notes restarted 3 times without becoming healthy (a crash loop)"
+    assert crash_loop(_FakeStack({"notes": _Looping(2, "starting"), "db": _Looping(5, "healthy")})) is None

@@ -83,3 +83,36 @@ def test_a_running_project_that_does_not_exist_is_one_line_and_writes_nothing(si
                          capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert res.returncode != 0 and len(res.stderr.strip().splitlines()) == 1, res.stderr
     assert "no-such-project-xyz" in res.stderr and not out.exists()
+
+
+SHAPE = """
+services:
+  textgen:
+    image: vllm/vllm-openai:v0.6.3.post1
+    command: ["--model", "x/y", "--served-model-name", "llama3.2:latest", "--port", "8000"]
+  pixels:
+    image: ollama/ollama:0.9.0
+    environment: {MODELS: "llava:7b llama3.2:latest"}
+    volumes: ["pix:/root/.ollama"]
+  writer:
+    image: example/writer:1.0
+    environment: {GENERATOR_ENDPOINT: "http://textgen:8000/v1", WRITER_MODEL: "llama3.2:latest",
+                  PIXEL_SERVER: "http://pixels:11434", EXTERNAL_LLM: "http://llm.example.com:11434"}
+    ports: ["127.0.0.1:9000:9000"]
+    healthcheck: {test: ["CMD", "curl", "-f", "http://127.0.0.1:9000/healthz"]}
+volumes: {pix: {}}
+"""
+
+
+def test_routes_come_from_url_values_whatever_the_variable_names_and_doubts_are_questions(tmp_path):
+    from stackgate.evidence.composefile import load_config
+    from stackgate.init.infer import infer
+
+    (tmp_path / "compose.yml").write_text(SHAPE)
+    inf = infer(load_config([tmp_path / "compose.yml"], tmp_path))
+    writer = inf.services["writer"]
+    assert {v: f.value for v, f in writer.routes.items()} == {"GENERATOR_ENDPOINT": "textgen", "PIXEL_SERVER": "pixels"}
+    assert writer.health.value == "/healthz" and inf.services["textgen"].kind == "openai"
+    assert any("EXTERNAL_LLM" in q and "outside the compose project" in q for q in inf.questions)
+    assert any("llama3.2:latest is held by" in q for q in inf.questions)           # two servers, one model
+    assert any("WRITER_MODEL=llama3.2:latest is held by more than one" in q for q in inf.questions)

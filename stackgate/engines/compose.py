@@ -10,6 +10,7 @@ import os
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -23,7 +24,7 @@ from stackgate.core.errors import StackStartError
 from stackgate.manifest import Manifest
 
 from . import identity, reaper, sweep
-from .base import Log, Stack
+from .base import Log, Stack, state_of
 from .preflight import preflight, validate_compose
 
 
@@ -54,10 +55,28 @@ class StackCompose(DockerCompose):
         return cls(context=str(manifest.project_dir), compose_file_name=[str(f) for f in files],
                    project_name=project, wait_timeout=bound, command_timeout=bound + 60)
 
-    def start(self) -> None:
-        """`up -d --wait` (no --remove-orphans: a rollback must see what the seed's commands leave)."""
-        self._run_command([*self.compose_command_property, "up", "--detach", "--wait", "--wait-timeout",
-                           str(int(self.wait_timeout)), "--no-color", "--quiet-pull"])
+    def start(self, abort: Callable[[], str | None] = lambda: None) -> None:
+        """`up -d --wait` (no --remove-orphans: a rollback must see what the seed's commands leave); checked every
+        second with abort(), whose reason (a service in a crash loop) ends the wait at once as a failure."""
+        cmd = [*self.compose_command_property, "up", "--detach", "--wait", "--wait-timeout", str(int(self.wait_timeout)),
+               "--no-color", "--quiet-pull"]
+        started = time.monotonic()
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=str(self.context),
+                                env={**os.environ, **self.env})
+        while True:
+            try:
+                out, err = proc.communicate(timeout=1)
+                break
+            except subprocess.TimeoutExpired:
+                why = abort() if proc.poll() is None else None
+                if why or time.monotonic() - started > self.command_timeout:
+                    proc.terminate()
+                    out, err = proc.communicate()
+                    if why:
+                        raise subprocess.CalledProcessError(1, cmd, out, (err or b"") + why.encode()) from None
+                    raise subprocess.TimeoutExpired(cmd, self.command_timeout, out, err) from None
+        if proc.returncode:
+            raise subprocess.CalledProcessError(proc.returncode, cmd, out, err)
 
     def down(self) -> None:
         """`down` as the seed's rollback writes it: containers and networks go, volumes and orphans stay."""
@@ -186,6 +205,17 @@ class Watcher(threading.Thread):
 WAITING = ("created", "starting", "healthy", "running")
 
 
+def crash_loop(stack: Stack, restarts: int = 3) -> str | None:
+    """Why a start cannot succeed: a service the engine restarted `restarts` times without it becoming healthy."""
+    try:
+        looping = {n: c.attrs.get("RestartCount", 0) for n, c in stack.containers().items()
+                   if c.attrs.get("RestartCount", 0) >= restarts and state_of(c) != "healthy"}
+    except Exception:  # noqa: BLE001 - the engine may be busy; the wait goes on
+        return None
+    return ("; ".join(f"{n} restarted {k} times without becoming healthy (a crash loop)" for n, k in looping.items())
+            or None)
+
+
 def root_causes(states: dict[str, str], failing: dict[str, str] | None = None) -> dict[str, str]:
     """The services that failed by themselves (exited, unhealthy, dead, or still starting while their healthcheck
     fails probe after probe), not those waiting on them."""
@@ -262,7 +292,7 @@ class StackRun:
         self.log(f"stack: starting {self.layout} ({'+'.join(self.profiles) or 'base'}) as project {name}")
         self.watcher.start()
         try:
-            compose.start()
+            compose.start(abort=lambda: crash_loop(stack))
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
             raise StackStartError(failure_summary(stack, exc), causes_of(stack)) from None
         # a service that exited, or one whose dependents never started, is no healthy stack

@@ -88,6 +88,15 @@ def kind_of(name: str, svc: dict, config: dict) -> tuple[str, str]:
     for prefix, store in STORES.items():
         if repo == prefix or base.startswith(prefix.rsplit("/", 1)[-1]):
             return "store", f"image {repo} ({store})"
+    mounts = {str(v.get("target")) for v in svc.get("volumes") or [] if isinstance(v, dict)}
+    for path, store in (("/var/lib/postgresql/data", "postgres"), ("/var/lib/mysql", "mysql"), ("/data/db", "mongodb")):
+        if path in mounts:
+            return "store", f"its data volume at {path} says {store}"
+    first = (words(svc.get("entrypoint")) + words(svc.get("command")) or [""])[0].rsplit("/", 1)[-1]
+    for word, store in (("postgres", "postgres"), ("redis-server", "redis"), ("chroma", "chromadb"),
+                        ("neo4j", "neo4j"), ("mongod", "mongodb")):
+        if first.startswith(word):
+            return "store", f"its command runs {store} ({first})"
     targets = set(published(config, name).values()) | {int(p.get("target", 0)) for p in svc.get("expose") or []
                                                        if isinstance(p, dict)}
     for port, store in STORE_PORTS.items():
@@ -116,12 +125,16 @@ def models_of(name: str, svc: dict, config: dict) -> Fact | None:
     return None
 
 
-def health_of(name: str, svc: dict, port: int | None) -> Fact | None:
-    """The health path a healthcheck asks for (an http://127.0.0.1:PORT/path in its test)."""
+def health_of(name: str, svc: dict, port: int | None, env: dict[str, str]) -> Fact | None:
+    """The health path a healthcheck asks for (an http://127.0.0.1:PORT/path in its test), else /health under a
+    path prefix its environment sets (a *_PREFIX / *BASE_PATH / *ROOT_PATH variable that is a path)."""
     test = " ".join(words((svc.get("healthcheck") or {}).get("test")))
     for m in HEALTH_URL.finditer(test):
         if port is None or not m.group(1) or int(m.group(1)) == port:
             return Fact(m.group(2) or "/", f"from {name}'s healthcheck")
+    for var, value in env.items():
+        if re.search(r"(PREFIX|BASE_PATH|ROOT_PATH)$", var) and value.startswith("/"):
+            return Fact(value.rstrip("/") + "/health", f"assumed /health under {var}={value} (check)")
     return None
 
 
@@ -149,7 +162,7 @@ def infer(config: dict) -> Inference:
             mount, vol = next(iter(volumes.items()))
             s.volume = Fact(vol, f"mounted at {mount}")
         if kind in ("app", "frontend") and s.port:
-            s.health = health_of(name, svc, s.internal_port)
+            s.health = health_of(name, svc, s.internal_port, environment(config, name))
         out.services[name] = s
     _routes(config, out)
     shared = [set(svc.get("networks") or {"default": None}) for svc in config["services"].values()]

@@ -4,12 +4,14 @@ comments, round-trips and probes as commented stubs that say what to fill in."""
 from __future__ import annotations
 
 import os
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
 
 from stackgate.core.metrics import METRICS
+from stackgate.evidence.composefile import keys_set
 
 from .infer import Fact, Inference, Service, job_of
 
@@ -18,6 +20,7 @@ from .infer import Fact, Inference, Service, job_of
 KNOWN_MEMORY = {"llama3.2:latest": (1.87, 0.44), "llama3.2:3b": (1.87, 0.44), "llama2:7b": (3.54, 2.0),
                 "llava:7b": (4.38, 0.5), "llava:latest": (4.38, 0.5), "nomic-embed-text:latest": (0.26, 0.14)}
 ROUNDTRIP_METRICS = ("document-processing", "llm-queries")
+EMBEDDING = re.compile(r"(embed|minilm|bge-)", re.I)
 
 
 def flow(value: object) -> str:
@@ -78,9 +81,29 @@ def render(inf: Inference, files: list[Path], out_dir: Path, simple: list[Path] 
     out += _memory(held)
     if simple and simple_inf:
         out += _rollback(simple_inf)
+    out += _airgap(profiles or {})
     out += _roundtrip_stubs(inf)
-    out += _gates(inf)
+    out += _gates(inf, rollback=bool(simple))
     return "\n".join(out) + "\n"
+
+
+def _airgap(profiles: dict[str, dict[str, list[Path]]]) -> list[str]:
+    """What the airgap override files set today, each a QUESTION: a human says why it keeps production as written
+    (goss `autoadd`'s way: the current state recorded, so a later change to the override is caught)."""
+    keys: dict[str, set[str]] = {}
+    for files in (profiles.get("airgap") or {}).values():
+        for path in files:
+            for service, ks in keys_set(path).items():
+                for k in ks:
+                    keys.setdefault(k, set()).add(service)
+    if not keys:
+        return []
+    lines = ["", "airgap_override:                      # what the airgap override files set today (QUESTIONS: say why)",
+             "  may_set:"]
+    for key, services in sorted(keys.items()):
+        lines.append(line(4, "-", {"key": key, "services": sorted(services),
+                                   "why": "QUESTION: set by the override today; why does production still run as written?"}))
+    return [ln.replace("    -: ", "    - ") for ln in lines]
 
 
 def _server(s: Service, servers: list[Service], held: dict[str, list[str]]) -> list[str]:
@@ -167,7 +190,7 @@ def _roundtrip_stubs(inf: Inference) -> list[str]:
             "path: /..., json: {text: \"... {number} ...\"}}, expect: 201, checks: [{at: $.answer, holds: \"{number}\"}]}"]
 
 
-def _gates(inf: Inference) -> list[str]:
+def _gates(inf: Inference, rollback: bool = True) -> list[str]:
     kinds = {s.kind for s in inf.services.values()}
     skip = set()
     if "ollama" not in kinds:
@@ -179,12 +202,33 @@ def _gates(inf: Inference) -> list[str]:
     smoke = [m for m in ("ollamas-healthy", "services-running", "logs-clean", "health-endpoints", *ROUNDTRIP_METRICS,
                          "frontend-loads", "models", "routing", "compose-contract", "ollama-api", "openai-api",
                          "security", "gpu") if m in METRICS and m not in skip]
-    return ["", "gates:                                # the metrics that apply to this stack",
-            line(2, "smoke", {"metrics": smoke, "watch_logs_s": 10}),
-            "", "optional_skips:", "  - metric: gpu", "    reason: '^no GPU:'",
-            "    why: \"the host has no GPU; the gpu override is applied only where docker reports one\"",
-            "  - metric: gpu", "    reason: '^\\S+ is a stand-in for '",
-            "    why: \"a stand-in runs no model on a GPU\""]
+    skips = [("gpu", "^no GPU:", "the host has no GPU; the gpu override is applied only where docker reports one"),
+             ("gpu", "^\\S+ is a stand-in for ", "a stand-in runs no model on a GPU"),
+             ("regressions", "gate does not judge regressions: they are shown under",
+              "the smoke gate shows regressions; the release gate judges them"),
+             ("regressions", "^(no earlier run of this gate, manifest and profile in the history|the history holds "
+              "\\d+ of the \\d+ PASSED runs)", "a first run has nothing to be compared with"),
+             ("services-running", "^--stack-reuse: ", "a reused stack's start-up was not observed"),
+             ("compose-contract", "^the manifest declares no client/server versions",
+              "init cannot know which client library talks to which server: declare `versions` to check the pins"),
+             ("compose-contract", "^the manifest declares no first-run timeline",
+              "init cannot know how long a first run takes here: declare `timeline_s.first_run` to size the budget")]
+    if not rollback:
+        skips.append(("compose-contract", "^the manifest declares no rollback layout",
+                      "no rollback layout was given (--simple): the rollback contract has nothing to compare"))
+    for s in inf.servers():
+        models = s.models.value if s.models else []
+        for kind, has in (("embedding", any(EMBEDDING.search(m) for m in models)),
+                          ("completion", any(not EMBEDDING.search(m) for m in models))):
+            if s.kind == "ollama" and not has:
+                skips.append(("ollama-api", f"^{s.name} holds no {kind} model",
+                              f"{s.name} holds no {kind} model (from its models above)"))
+    lines = ["", "gates:                                # the metrics that apply to this stack",
+             line(2, "smoke", {"metrics": smoke, "watch_logs_s": 10}), "",
+             "optional_skips:                       # skips a metric may contain and still PASS, each with why"]
+    for metric, reason, why in skips:
+        lines += [f"  - metric: {metric}", f"    reason: {flow(reason)}", f"    why: {flow(why)}"]
+    return lines
 
 
 def facts(inf: Inference) -> dict[str, object]:
