@@ -116,3 +116,12 @@ def test_routes_come_from_url_values_whatever_the_variable_names_and_doubts_are_
     assert any("EXTERNAL_LLM" in q and "outside the compose project" in q for q in inf.questions)
     assert any("llama3.2:latest is held by" in q for q in inf.questions)           # two servers, one model
     assert any("WRITER_MODEL=llama3.2:latest is held by more than one" in q for q in inf.questions)
+
+
+@pytest.mark.parametrize("compose,manifest", [("stack/docker-compose-separated.yml", "stack/manifest.yaml"),
+                                              ("tests_faults/other_stack/docker-compose.yml",
+                                               "tests_faults/other_stack/manifest.yaml")])
+def test_our_hand_written_manifests_have_not_drifted_from_their_compose_files(compose, manifest):
+    """`init --check` as a CI step: the services, kinds, ports, routes and models of our manifests are those of
+    their compose files."""
+    assert main(["init", "-f", str(ROOT / compose), "--check", str(ROOT / manifest)]) == 0

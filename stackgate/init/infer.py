@@ -47,6 +47,7 @@ class Service:
     model_vars: dict[str, Fact] = field(default_factory=dict)     # model variable -> its URL variable
     depends_on: list[str] = field(default_factory=list)
     built: bool = False             # built from a Dockerfile here (its image tag is not an official pin)
+    bases: list[str] = field(default_factory=list)  # repo:tag images its build arguments name (FROM them)
 
 
 @dataclass
@@ -145,7 +146,9 @@ def infer(config: dict) -> Inference:
         kind, why = kind_of(name, svc, config)
         repo, tag = image_ref(config, name)
         s = Service(name, kind, why, f"{repo}:{tag}" if tag else repo,
-                    depends_on=sorted(svc.get("depends_on") or {}), built="build" in svc)
+                    depends_on=sorted(svc.get("depends_on") or {}), built="build" in svc,
+                    bases=[str(v) for v in ((svc.get("build") or {}).get("args") or {}).values()
+                           if re.fullmatch(r"[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9._-]+", str(v))])
         ports = published(config, name)
         if ports:
             host, inside = next(iter(ports.items()))

@@ -75,6 +75,8 @@ def render(inf: Inference, files: list[Path], out_dir: Path, simple: list[Path] 
         out += _service(s)
     images = {s.image.rsplit(":", 1)[0]: s.image.rsplit(":", 1)[1] for s in inf.services.values()
               if ":" in s.image and not s.built}
+    images |= {b.rsplit(":", 1)[0]: b.rsplit(":", 1)[1] for s in inf.services.values() for b in s.bases
+               if not b.startswith(("stackgate/", "localhost"))}
     if images:
         out += ["", "images:                               # the tags the files pin (a contract test holds them)"]
         out += [line(2, repo, tag) for repo, tag in sorted(images.items())]
