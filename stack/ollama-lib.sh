@@ -32,7 +32,7 @@ ollama_run() {
   local role=$1
   ollama serve &
   local pid=$!
-  trap '[ -n "$CHILD" ] && kill -TERM "$CHILD" 2>/dev/null; kill -TERM "$pid" 2>/dev/null; wait "$pid" || true; exit 0' TERM INT
+  trap '{ [ -z "$CHILD" ] || kill -TERM "$CHILD"; kill -TERM "$pid"; } 2>/dev/null || true; wait "$pid" || true; exit 0' TERM INT
   local i
   for i in $(seq 1 120); do
     if ollama list >/dev/null 2>&1; then break; fi

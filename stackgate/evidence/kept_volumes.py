@@ -44,15 +44,17 @@ class PullNeed:
 
 def models_in(client: docker.DockerClient, volume: str, image: str) -> set[str]:
     """name:tag of every model manifest in an Ollama model volume (read-only, no network)."""
-    out = client.containers.run(image, entrypoint=["find", f"{MODEL_DIR}/models/manifests", "-mindepth", "4",
-                                                   "-maxdepth", "4", "-type", "f"],
+    out = client.containers.run(image, entrypoint=["sh", "-c", f"find {MODEL_DIR}/models/manifests -mindepth 4 "
+                                                   "-maxdepth 4 -type f 2>/dev/null || true"],
                                 volumes={volume: {"bind": MODEL_DIR, "mode": "ro"}}, remove=True, network_mode="none",
                                 stderr=False)
     found = set()
     for line in out.decode(errors="replace").splitlines():
         path = PurePosixPath(line.strip())
         if line.strip() and path.suffix not in (".tmp", ".partial"):
-            found.add(normalise(f"{path.parent.name}:{path.name}"))
+            namespace = path.parent.parent.name  # manifests/<registry>/<namespace>/<name>/<tag>
+            prefix = "" if namespace == "library" else f"{namespace}/"
+            found.add(normalise(f"{prefix}{path.parent.name}:{path.name}"))
     return found
 
 
@@ -73,7 +75,8 @@ def prepare(client: docker.DockerClient, project: str, target: Manifest, config:
         key = named_volumes(config, spec.name).get(MODEL_DIR)
         if key is None:
             continue
-        volume, image = f"{project}_{key}", ":".join(image_ref(config, spec.name))
+        declared = (config.get("volumes") or {}).get(key) or {}
+        volume, image = declared.get("name") or f"{project}_{key}", ":".join(image_ref(config, spec.name))
         must = tuple(sorted(models_pulled(config, spec.name)))
         try:
             client.volumes.get(volume)

@@ -19,6 +19,8 @@ STORE_PORTS = {5432: "postgres", 6379: "redis", 7474: "neo4j", 7687: "neo4j", 27
                6333: "qdrant", 9200: "elasticsearch"}
 VISION_OR_EMBEDDING = re.compile(r"(llava|bakllava|moondream|vision|minicpm-v|embed|minilm|bge-|nomic)", re.I)
 MODEL_NAME = re.compile(r"^[a-z0-9][a-z0-9._/-]*(:[a-z0-9._-]+)?$", re.I)
+NOT_MODEL_LISTS = {"OLLAMA_MODELS", "OLLAMA_MAX_LOADED_MODELS"}  # Ollama's model directory, a count
+NOT_SERVERS = ("webui", "ui", "exporter", "commander", "express", "admin", "insight", "browser")  # tools beside them
 HEALTH_URL = re.compile(r"https?://(?:127\.0\.0\.1|localhost|0\.0\.0\.0)(?::(\d+))?(/[^\s'\"|;&)]*)?")
 
 
@@ -71,6 +73,12 @@ def words(value: object) -> list[str]:
         return str(value or "").split()
 
 
+def named(base: str, name: str) -> bool:
+    """An image's last path segment is `name` or a variant of it ('ollama-vision', 'neo4j-standin'), not a tool
+    beside it ('ollama-webui', 'redis_exporter', 'postgrest')."""
+    return base == name or (base.startswith(name + "-") and not base.endswith(NOT_SERVERS))
+
+
 def kind_of(name: str, svc: dict, config: dict) -> tuple[str, str]:
     """(kind, why) of one service from its image, build, command and ports."""
     repo, _ = image_ref(config, name)
@@ -80,14 +88,14 @@ def kind_of(name: str, svc: dict, config: dict) -> tuple[str, str]:
     base = repo.rsplit("/", 1)[-1]
     if "ollama/ollama" in args:
         return "ollama", f"built FROM {args.strip()} (a build argument)"
-    if repo == "ollama/ollama" or base.startswith("ollama"):
+    if repo == "ollama/ollama" or named(base, "ollama"):
         return "ollama", f"image {repo}"
     if "ollama serve" in command:
         return "ollama", "its command runs `ollama serve`"
-    if repo.startswith("vllm/") or "--served-model-name" in command or base.startswith("vllm"):
+    if repo.startswith("vllm/") or "--served-model-name" in command or named(base, "vllm"):
         return "openai", f"image {repo}" if repo.startswith("vllm/") else "an OpenAI-compatible server (--served-model-name)"
     for prefix, store in STORES.items():
-        if repo == prefix or base.startswith(prefix.rsplit("/", 1)[-1]):
+        if repo == prefix or named(base, prefix.rsplit("/", 1)[-1]):
             return "store", f"image {repo} ({store})"
     mounts = {str(v.get("target")) for v in svc.get("volumes") or [] if isinstance(v, dict)}
     for path, store in (("/var/lib/postgresql/data", "postgres"), ("/var/lib/mysql", "mysql"), ("/data/db", "mongodb")):
@@ -112,8 +120,10 @@ def models_of(name: str, svc: dict, config: dict) -> Fact | None:
     """A model server's models: its MODELS-style variable, else the pulls of its entrypoint or command."""
     env = environment(config, name)
     for var, value in env.items():
-        if var.upper().endswith("MODELS") and value.strip():
-            return Fact([normalise(m) for m in value.replace(",", " ").split()], f"from {var} in {name}'s environment")
+        names = value.replace(",", " ").split()
+        if (var.upper().endswith("MODELS") and var.upper() not in NOT_MODEL_LISTS and names
+                and all(MODEL_NAME.match(m) and not m.startswith("/") and not m.isdigit() for m in names)):
+            return Fact([normalise(m) for m in names], f"from {var} in {name}'s environment")
     command = words(svc.get("entrypoint")) + words(svc.get("command"))
     pulls = [command[i + 1] for i, w in enumerate(command[:-1]) if w == "pull"]
     if pulls:
@@ -168,6 +178,9 @@ def infer(config: dict) -> Inference:
             s.health = health_of(name, svc, s.internal_port, environment(config, name))
         out.services[name] = s
     _routes(config, out)
+    for s in out.services.values():  # a "frontend" that calls a model server is an app (a `web` service, often)
+        if s.kind == "frontend" and s.routes:
+            s.kind, s.kind_source = "app", f"it reaches {', '.join(sorted({f.value for f in s.routes.values()}))}"
     shared = [set(svc.get("networks") or {"default": None}) for svc in config["services"].values()]
     common = sorted(set.intersection(*shared)) if shared else []
     out.network = common[0] if common else ""

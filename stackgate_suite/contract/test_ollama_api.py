@@ -198,14 +198,16 @@ def test_pull_of_a_present_model_streams_to_success(ollama_spec, stack, http):
     them back through /api/create, so the gate leaves the stack as it found it."""
     base, model = stack.url(ollama_spec.name), ollama_spec.models[0]
     kept = {k: v for k, v in parameters(http, base, model).items() if k == "num_thread"}
-    lines = ndjson(http.post(base + "/api/pull", json={"model": model}, timeout=600))
-    if kept:
-        again = http.post(base + "/api/create", json={"model": model, "from": model, "parameters": kept,
-                                                      "stream": False}, timeout=120)
-        assert again.status_code == 200, finding("ollama-api", ollama_spec.name, f"{model}'s {kept} set again after "
-                                                 "the pull", f"{again.status_code} {again.text[:200]}")
-    assert lines[-1] == {"status": "success"}, finding("ollama-api", ollama_spec.name, "pull ends in success",
-                                                       str(lines[-1]))
+    try:
+        lines = ndjson(http.post(base + "/api/pull", json={"model": model}, timeout=600))
+        assert lines[-1] == {"status": "success"}, finding("ollama-api", ollama_spec.name, "pull ends in success",
+                                                           str(lines[-1]))
+    finally:
+        if kept:
+            again = http.post(base + "/api/create", json={"model": model, "from": model, "parameters": kept,
+                                                          "stream": False}, timeout=120)
+            assert again.status_code == 200, finding("ollama-api", ollama_spec.name, f"{model}'s {kept} set again "
+                                                     "after the pull", f"{again.status_code} {again.text[:200]}")
 
 
 def test_copy_then_delete_a_model(ollama_spec, stack, http):

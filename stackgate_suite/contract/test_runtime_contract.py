@@ -5,9 +5,10 @@ ignores. Checked per profile and layout, without starting anything."""
 import math
 
 import pytest
+import yaml
 
 from stackgate.core.metrics import finding
-from stackgate.evidence.composefile import cpu_set, environment, image_ref, keys_set
+from stackgate.evidence.composefile import cpu_set, environment, image_ref, keys_set, load_config
 from stackgate.evidence.ollama import normalise
 
 pytestmark = [pytest.mark.contract, pytest.mark.smoke]
@@ -71,9 +72,13 @@ def test_each_ollamas_cpu_quota_follows_its_cpuset(profile_config, manifest):
 def test_every_service_is_restarted_after_a_crash(profile_config):
     """Every service has `restart: unless-stopped` (or `always`): after a crash or a host reboot the engine brings
     it back, and an Ollama that exits FATAL does not take its dependents down for good."""
+    def restarts(svc: dict) -> bool:
+        policy = ((svc.get("deploy") or {}).get("restart_policy") or {}).get("condition")
+        return svc.get("restart") in RESTARTS or policy == "any"
+
     problems = [finding("compose-contract", name, f"restart: {' or '.join(RESTARTS)}",
                         f"restart: {svc.get('restart') or 'unset (no)'}")
-                for name, svc in profile_config["services"].items() if svc.get("restart") not in RESTARTS]
+                for name, svc in profile_config["services"].items() if not restarts(svc)]
     assert not problems, "\n".join(problems)
 
 
@@ -82,9 +87,11 @@ def budget(config: dict, name: str, memory) -> tuple[float, list[str], str]:
     plus headroom), the models of that worst case, and what is wrong with its settings ('' when nothing)."""
     env = environment(config, name)
     models = [normalise(m) for m in env.get("MODELS", "").split()]
-    unset = [v for v in ("OLLAMA_MAX_LOADED_MODELS", "OLLAMA_NUM_PARALLEL") if not env.get(v, "").isdigit()]
+    unset = [v for v in ("OLLAMA_MAX_LOADED_MODELS", "OLLAMA_NUM_PARALLEL")
+             if not env.get(v, "").isdigit() or int(env[v]) < 1]
     if unset:
-        return 0.0, [], f"{', '.join(unset)} unset (Ollama sizes them from the host's memory, not its limit)"
+        return 0.0, [], (f"{', '.join(unset)} unset or 0 (Ollama then sizes them from the host's memory, not its "
+                         "limit: up to 3 models, 4 slots each)")
     unsized = [m for m in models if m not in memory.models]
     if unsized:
         return 0.0, [], f"no memory need declared for {unsized} (manifest memory.models)"
@@ -136,9 +143,18 @@ def test_the_airgap_override_swaps_images_and_nothing_production_runs(layout, ma
     overrides = (manifest.compose_files(layout, ["airgap"])[len(manifest.layouts[layout]):]
                  if "airgap" in manifest.profiles else [])  # none: production runs as written by construction
     allowed = manifest.airgap_may_set or ()  # undeclared: nothing may be set
-    problems = []
+    problems = [finding("compose-contract", ", ".join(rule.services) or "every service", "a reason for each "
+                        "airgap_override.may_set entry", f"{rule.key}: {rule.why[:80]}")
+                for rule in allowed if rule.why.strip().upper().startswith("QUESTION")]
+    production = set(load_config(manifest.compose_files(layout, []), manifest.project_dir)["services"])
     for path in overrides:
+        raw = yaml.safe_load(path.read_text()) or {}
+        problems += [finding("compose-contract", path.name, "an override that sets only services' keys",
+                             f"top-level {key}") for key in raw if key != "services" and not str(key).startswith("x-")]
         for service, keys in keys_set(path).items():
+            if service not in production:
+                problems.append(finding("compose-contract", service, "no service production does not have",
+                                        f"{path.name} adds it"))
             for key in keys:
                 if not any(rule.allows(service, key) for rule in allowed):
                     problems.append(finding("compose-contract", service, "only keys airgap_override.may_set allows",

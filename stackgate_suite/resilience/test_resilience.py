@@ -37,7 +37,11 @@ def crashed(stack, name: str) -> int:
     the engine counts as a stop and does not restart); the container's restart count before it."""
     c = stack.containers()[name]
     c.reload()
-    os.kill(c.attrs["State"]["Pid"], signal.SIGKILL)
+    try:
+        os.kill(c.attrs["State"]["Pid"], signal.SIGKILL)
+    except (PermissionError, ProcessLookupError) as exc:
+        pytest.skip(f"{name}: its process cannot be killed from here ({type(exc).__name__}: the gate must run as root "
+                    "on the Docker host, in its pid namespace, to crash a container as the OOM killer would)")
     return c.attrs["RestartCount"]
 
 

@@ -82,12 +82,16 @@ def test_an_ollamas_models_run_with_the_thread_count_of_its_cpus(ollama_spec, st
     wrong = {m: n for m, n in seen.items() if n != want}
     assert want and not wrong, finding("ollamas-healthy", ollama_spec.name, f"num_thread {want} ({why}) on every model",
                                        ", ".join(f"{m}: {n or 'unset (one thread per host core)'}" for m, n in wrong.items()))
-    resp = http.post(url + "/api/generate", json={"model": ollama_spec.models[0], "prompt": "Say one word.",
+    caps = {m: (http.post(url + "/api/show", json={"model": m}).json().get("capabilities") or []) for m in ollama_spec.models}
+    model = next((m for m in ollama_spec.models if "completion" in caps[m]), None)
+    if model is None:
+        return  # only embedding models: /api/show's num_thread above is the evidence
+    resp = http.post(url + "/api/generate", json={"model": model, "prompt": "Say one word.",
                                                   "stream": False, "options": {"num_predict": 1}})
     assert resp.status_code == 200, finding("ollamas-healthy", ollama_spec.name, "an answer to a one-word prompt",
                                             f"{resp.status_code} {resp.text[:200]}")
     runners = {m["name"]: m for m in http.get(url + "/api/ps").json().get("models", [])}
-    ran = runners.get(normalise(ollama_spec.models[0]), {}).get("standin_num_thread")
+    ran = runners.get(normalise(model), {}).get("standin_num_thread")
     if ran is not None:  # the stand-in's llama.cpp runner reports what it was loaded with (Ollama's /api/ps does not)
         assert ran == want, finding("ollamas-healthy", ollama_spec.name, f"the answer run with {want} thread(s) ({why})",
                                     f"its llama.cpp runner has {ran}")
