@@ -213,7 +213,7 @@ CATALOGUE: tuple[Fault, ...] = (
           (), (r"test_rollback_leaves_no_container_or_network_of_the_layout_it_left",), "rollback", "ollama-v1",
           may_fail=(r"test_every_service_is_healthy_on_the_rollback_layout",
                     r"test_forward_again_the_deployment_is_healthy_and_keeps_the_data"),
-          group="R", suite="release",
+          group="R", suite="rollback-only",  # the rollback tests alone: the release gate runs the same ones
           actions=(foreign_container("ollama-v1", "stackgate/airgap-runtime:latest", "rma-network"),)),
     # dynamic, group P: the site's kept model volume lacks a model the rollback layout needs, the registry is down
     Fault("rollback-must-pull-without-registry", "the simple stack's model volume kept from before the migration "
