@@ -75,8 +75,9 @@ def prepare(client: docker.DockerClient, project: str, target: Manifest, config:
         key = named_volumes(config, spec.name).get(MODEL_DIR)
         if key is None:
             continue
-        declared = (config.get("volumes") or {}).get(key) or {}
-        volume, image = declared.get("name") or f"{project}_{key}", ":".join(image_ref(config, spec.name))
+        declared = (config.get("volumes") or {}).get(key) or {}  # `config` names volumes after its own project:
+        volume = declared["name"] if declared.get("external") else f"{project}_{key}"  # the run's project instead
+        image = ":".join(image_ref(config, spec.name))
         must = tuple(sorted(models_pulled(config, spec.name)))
         try:
             client.volumes.get(volume)
