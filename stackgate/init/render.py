@@ -15,7 +15,7 @@ from stackgate.evidence.composefile import keys_set
 
 from .infer import Fact, Inference, Service, job_of
 
-# memory needs of common library tags (weights from ollama.com/library download sizes, KV cache f16 per 4096-token
+# memory needs of common library tags (weights from Ollama's library download sizes, KV cache f16 per 4096-token
 # slot from the architecture), as stack/manifest.yaml states them; other models are left as a question
 KNOWN_MEMORY = {"llama3.2:latest": (1.87, 0.44), "llama3.2:3b": (1.87, 0.44), "llama2:7b": (3.54, 2.0),
                 "llava:7b": (4.38, 0.5), "llava:latest": (4.38, 0.5), "nomic-embed-text:latest": (0.26, 0.14)}
@@ -157,7 +157,7 @@ def _memory(held: dict[str, list[str]]) -> list[str]:
     if not models:
         return []
     lines = ["", "memory:                               # each model's need, to add up against each server's limit",
-             "  source: \"stackgate init's table (ollama.com/library download sizes; KV cache f16 per 4096-token slot "
+             "  source: \"stackgate init's table (Ollama's library download sizes; KV cache f16 per 4096-token slot "
              "from each architecture): check them\"", "  models:"]
     for m in models:
         if m in KNOWN_MEMORY:

@@ -86,6 +86,11 @@ def pull(name: str, root: Path | None = None, alias: str | None = None) -> dict:
         size, extra = len(blob), {}
     manifest = {"name": target, "model": model.name, "digest": digest, "size": size,
                 "modified_at": datetime.now(UTC).isoformat(), **extra}
+    return _written(target, manifest, root)
+
+
+def _written(target: str, manifest: dict, root: Path) -> dict:
+    """Write a model's manifest into the volume atomically (a reader never sees half of it); return it."""
     path = _manifest_path(target, root)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -102,12 +107,7 @@ def create(name: str, base: dict, parameters: dict, root: Path | None = None) ->
     digest = hashlib.sha256(f"{target}\n{base['digest']}\n{json.dumps(params, sort_keys=True)}".encode()).hexdigest()
     manifest = {**base, "name": target, "digest": digest, "parameters": params,
                 "modified_at": datetime.now(UTC).isoformat()}
-    path = _manifest_path(target, root)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(manifest))
-    tmp.replace(path)
-    return manifest
+    return _written(target, manifest, root)
 
 
 def get(name: str, root: Path | None = None) -> dict | None:
