@@ -235,6 +235,12 @@ CATALOGUE: tuple[Fault, ...] = (
                     r"test_an_ollamas_models_run_with_the_thread_count_of_its_cpus\[ollama\]",
                     r"test_a_crashed_ollama_or_app_is_restarted_healthy_and_its_dependents_work"),
           group="S", suite="resilience"),
+    Fault("app-health-ignores-its-ollama", "notes-service's /health asks Postgres only: it reports healthy while the "
+          "LLM Ollama it needs is gone (its code edited and mounted over the image's)",
+          (replace_in("services/app/notes.py", '{"postgres": pg_ping, url_var: llm.ping}', '{"postgres": pg_ping}'),
+           set_key("notes-service", "volumes", ["./services/app/notes.py:/opt/services/app/notes.py:ro"])),
+          (r"test_an_apps_health_fails_while_each_dependency_it_must_cover_is_paused\[notes-service\]",),
+          "services-running", "notes-service", group="S", suite="resilience"),
     # dynamic, group A: the LLM's answers are real (llama.cpp, stand-in weights); these break what it is given
     Fault("rag-wrong-document", "rag-service hands the LLM the fourth-best chunk instead of the best one (its code "
           "edited and mounted over the image's)",

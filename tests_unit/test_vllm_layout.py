@@ -81,3 +81,28 @@ def test_an_openai_server_answer_in_vllms_older_error_form_is_an_error_object():
         return httpx.Response(404, json={"object": "error", "message": "The model `x` does not exist.", "code": 404})
     with httpx.Client(transport=httpx.MockTransport(older)) as http:
         assert openai_api.unknown_model(http, "http://x") == []
+
+
+def test_the_stand_in_names_its_weights_in_v1_models_and_the_gate_reads_them_there(monkeypatch):
+    """/v1/models is answered by the front (vLLM's ModelCard, `root` = the weights), never by llama.cpp's server,
+    which holds its model lock while it generates; the backend line the verdict carries is read from it."""
+    from stackgate.evidence import backends
+
+    front = VLLMFront(inner(), ["llama3.2:latest", "llama2:7b"], weights="/opt/weights/Small.gguf", max_model_len=99)
+    with TestClient(front) as http:
+        cards = http.get("http://testserver/v1/models").json()["data"]
+        version = http.get("http://testserver/version").json()
+    assert [(c["id"], c["root"], c["max_model_len"]) for c in cards] == [
+        ("llama3.2:latest", "/opt/weights/Small.gguf", 99), ("llama2:7b", "/opt/weights/Small.gguf", 99)]
+
+    def get(url, timeout):  # noqa: ANN001, ARG001
+        body = version if url.endswith("/version") else {"data": cards}
+        return httpx.Response(200, json=body, request=httpx.Request("GET", url))
+    monkeypatch.setattr(backends.httpx, "get", get)
+    m = manifest.load(manifest.DEFAULT_PATH.parent / "manifest-vllm.yaml")
+    line = backends.openai_backend(m, "vllm")
+    assert line.startswith("STAND-IN for vLLM") and "llama2:7b → /opt/weights/Small.gguf" in line
+    cards[1]["root"] = "meta-llama/Llama-2-7b-chat-hf"
+    version["version"] = "0.9.1"
+    assert backends.openai_backend(m, "vllm") == ("vLLM 0.9.1: llama3.2:latest → /opt/weights/Small.gguf, "
+                                                   "llama2:7b → meta-llama/Llama-2-7b-chat-hf")

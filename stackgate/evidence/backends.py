@@ -29,15 +29,17 @@ def ollama_backends(manifest: Manifest) -> dict[str, str]:
 
 
 def openai_backend(manifest: Manifest, name: str) -> str:
-    """An OpenAI-compatible backend's line: vLLM's /version, or the stand-in's confession, and the names served."""
+    """An OpenAI-compatible backend's line: vLLM's /version (or the stand-in's confession) and each name it serves
+    with the weights its /v1/models names as `root` (vLLM's field)."""
     try:
         version = httpx.get(manifest.url(name) + "/version", timeout=5).json().get("version", "?")
-        ids = [m["id"] for m in httpx.get(manifest.url(name) + "/v1/models", timeout=5).json().get("data", [])]
-    except (httpx.HTTPError, ValueError, KeyError) as exc:
+        cards = httpx.get(manifest.url(name) + "/v1/models", timeout=5).json().get("data", [])
+        served = [f"{m['id']} → {m.get('root') or 'weights not named'}" for m in cards]
+    except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
         return f"unknown ({type(exc).__name__})"
-    what = (f"STAND-IN for vLLM ({version}): {', '.join(ids)} → SmolLM2-135M-Instruct Q4_1, stand-in weights"
-            if "stand-in" in version else f"vLLM {version}: {', '.join(ids)}")
-    return what
+    if "stand-in" in version:
+        return f"STAND-IN for vLLM ({version}): {', '.join(served)} (stand-in weights, as its /v1/models says)"
+    return f"vLLM {version}: {', '.join(served)}"
 
 
 def _serves(manifest: Manifest, ollama: str, model: str) -> str:

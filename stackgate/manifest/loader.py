@@ -83,7 +83,8 @@ def load(path: str | Path | None = None) -> Manifest:
         services[name] = ServiceSpec(name, kind, s.get("port"), s.get("health", "/health"),
                                      dict(s.get("routes") or {}), dict(s.get("models") or {}), s.get("volume"),
                                      tuple(Request.parse(r, name) for r in s.get("probe") or []),
-                                     {"path": "/", **(s.get("page") or {})} if kind == "frontend" else {})
+                                     {"path": "/", **(s.get("page") or {})} if kind == "frontend" else {},
+                                     tuple(s["health_covers"]) if s.get("health_covers") is not None else None)
     for svc in services.values():
         for var, target in svc.routes.items():
             if target not in ollamas:
@@ -96,6 +97,8 @@ def load(path: str | Path | None = None) -> Manifest:
     for svc in services.values():
         for req in svc.probe:
             _known(req.service, services, f"services.{svc.name}.probe")
+        for dep in svc.health_covers or ():
+            _known(dep, services, f"services.{svc.name}.health_covers")
     roundtrips = {n: parse_roundtrip(n, r) for n, r in (raw.get("roundtrips") or {}).items()}
     for rt in roundtrips.values():
         if rt.metric not in METRICS:

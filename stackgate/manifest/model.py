@@ -51,6 +51,7 @@ class ServiceSpec:
     volume: str | None = None
     probe: tuple[Request, ...] = ()        # the request(s) that make the app call every Ollama it is routed to
     page: dict[str, str] = field(default_factory=dict)  # a frontend: path, title, ready, rows, healthy
+    health_covers: tuple[str, ...] | None = None  # what its healthcheck must fail without (None: its depends_on's)
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,26 @@ def recoveries_html(state: SessionState) -> str:
                  title="Recovery times")
 
 
+def health_coverage_html(state: SessionState) -> str:
+    """The matrix app x dependency: what each app's healthcheck did while one store or Ollama was paused."""
+    cov = state.health_coverage
+    if cov is None:
+        return ""
+    deps = sorted({d for row in cov.cells.values() for d in row} | set(cov.not_paused))
+
+    def cell(app: str, dep: str) -> str:
+        c = cov.cells.get(app, {}).get(dep)
+        if c is None:
+            return "not paused: " + cov.not_paused.get(dep, "?")
+        if c.required:
+            return "covered" if c.covered else "IGNORED (must cover)"
+        return "fails too" if c.covered else "-"
+    rows = [[app, *(cell(app, d) for d in deps)] for app in sorted(cov.cells)]
+    return table(["App \\ paused", *deps], rows, title="Health coverage: each app's healthcheck while one dependency "
+                 "was paused", note="covered / IGNORED: a dependency its health must cover (health_covers, else its "
+                 "depends_on); 'fails too' / '-': one it need not cover.")
+
+
 def rollback_html(state: SessionState) -> str:
     """The rollback's steps and what it had to pull: the kept model volumes against the models each Ollama needs."""
     rb = state.rollback
@@ -149,6 +169,7 @@ def pytest_html_results_summary(prefix: list, summary: list, postfix: list, sess
     started = state.session_started
     prefix.append(banner(v.gate, v.verdict, v.problems, tested_rows(state), started,
                          (state.finished or time.time()) - started, standin_caveat(state)))
-    for section in (since_html, metrics_html, timeline_html, log_windows_html, recoveries_html, rollback_html, memory_html,
+    for section in (since_html, metrics_html, timeline_html, log_windows_html, recoveries_html, health_coverage_html,
+                    rollback_html, memory_html,
                     isolation_html, scale_html, security_html):
         prefix.append(section(state))

@@ -88,6 +88,7 @@ class SessionState:
     log_windows: dict[str, tuple[float, float]] = field(default_factory=dict)  # service -> (from, to) scanned
     rollback: Any = None                                            # engines.rollback.Rollback, once it ran
     recoveries: list[tuple] = field(default_factory=list)         # Recovery rows
+    health_coverage: Any = None                                     # evidence.health_coverage.Coverage, once measured
     memory_budgets: dict[str, tuple] = field(default_factory=dict)  # 'profile-layout ollama' -> MemoryBudget row
     isolation: list[dict] = field(default_factory=list)             # one measurement per layout
     scale: dict[str, list[dict]] = field(default_factory=lambda: {"bursts": [], "losses": []})

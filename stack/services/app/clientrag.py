@@ -103,7 +103,7 @@ def create_app() -> Starlette:
         return JSONResponse({"query": query, "results": hits})
 
     health = health_handler("client-rag-service", {"VISION_OLLAMA_URL": url, "CHROMA_URL": chroma_url},
-                            {"EMBEDDING_MODEL": model}, {"chromadb": chroma.heartbeat})
+                            {"EMBEDDING_MODEL": model}, {"chromadb": chroma.heartbeat, "VISION_OLLAMA_URL": embedder.ping})
     return Starlette(routes=[Route("/health", health), Route("/ingest", ingest, methods=["POST"]),
                              Route("/search", search, methods=["POST"])])
 

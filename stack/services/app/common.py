@@ -255,15 +255,15 @@ async def probe(check: Callable[[], Awaitable[Any]]) -> str:
 
 
 def health_handler(service: str, upstreams: dict[str, str], models: dict[str, str],
-                   stores: dict[str, Callable[[], Awaitable[Any]]]) -> Callable[[Request], Awaitable[Response]]:
-    """GET /health: status, configured upstream URLs and models, and whether each store answers."""
+                   dependencies: dict[str, Callable[[], Awaitable[Any]]]) -> Callable[[Request], Awaitable[Response]]:
+    """GET /health: status, configured upstream URLs and models, and whether each dependency it needs to work (its
+    stores, its Ollamas, the services it calls) answers; 503 while any does not."""
     async def health(request: Request) -> Response:
-        names = list(stores)
-        states = await asyncio.gather(*(probe(stores[n]) for n in names))
-        store_state = dict(zip(names, states))
+        names = list(dependencies)
+        states = await asyncio.gather(*(probe(dependencies[n]) for n in names))
         ok = all(s == "ok" for s in states)
         return JSONResponse({"status": "ok" if ok else "degraded", "service": service,
-                             "upstreams": upstreams, "models": models, "stores": store_state},
+                             "upstreams": upstreams, "models": models, "dependencies": dict(zip(names, states))},
                             status_code=200 if ok else 503)
     return health
 

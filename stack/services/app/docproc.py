@@ -117,7 +117,7 @@ def create_app() -> Starlette:
     health = health_handler(
         "doc-processor",
         {"VISION_OLLAMA_URL": vision_url, llm_var: llm_url, "CLIENT_RAG_URL": rag_url, "NER_GRAPH_URL": ner_url},
-        {"VISION_MODEL": vision_model, "LLM_MODEL": llm_model}, {"postgres": pg_ping, "redis": redis_ping})
+        {"VISION_MODEL": vision_model, "LLM_MODEL": llm_model}, {"postgres": pg_ping, "redis": redis_ping, llm_var: llm.ping, "VISION_OLLAMA_URL": vision.ping})
     return Starlette(routes=[Route("/health", health), Route("/documents", upload, methods=["POST"]),
                              Route("/documents/{id}", read), Route("/jobs/{id}", job)],
                      lifespan=on_startup(lambda: pg_schema(DDL)))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -14,7 +15,7 @@ from starlette.responses import FileResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from .common import TIMEOUT, serve
+from .common import TIMEOUT, health_handler, serve
 
 STATIC = Path(__file__).parent / "static"
 SERVICES = {
@@ -40,9 +41,17 @@ async def favicon(request: Request) -> Response:
     return FileResponse(STATIC / "favicon.ico", media_type="image/x-icon")
 
 
-async def health(request: Request) -> Response:
-    return JSONResponse({"status": "ok", "service": "frontend", "upstreams": {v[1]: upstream(k) for k, v in SERVICES.items()},
-                         "models": {}, "stores": {}})
+async def upstream_ok(key: str) -> None:
+    """Raise unless the service behind key answers its /health with 200 (it works, by its own account)."""
+    async with httpx.AsyncClient(timeout=3) as client:
+        (await client.get(upstream(key) + "/health")).raise_for_status()
+
+
+def health_endpoint() -> Callable[[Request], Awaitable[Response]]:
+    """GET /health: the page works only while every service it proxies works, so each one's /health is a
+    dependency of the frontend's."""
+    return health_handler("frontend", {v[1]: upstream(k) for k, v in SERVICES.items()}, {},
+                          {v[0]: partial(upstream_ok, k) for k, v in SERVICES.items()})
 
 
 async def services_health(request: Request) -> Response:
@@ -99,7 +108,7 @@ async def proxy_stream(request: Request, key: str, path: str, headers: dict) -> 
 
 def create_app() -> Starlette:
     return Starlette(routes=[
-        Route("/", index), Route("/favicon.ico", favicon), Route("/health", health),
+        Route("/", index), Route("/favicon.ico", favicon), Route("/health", health_endpoint()),
         Route("/api/services", services_health),
         Route("/api/{service}/{path:path}", proxy, methods=["GET", "POST"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),

@@ -112,7 +112,7 @@ def create_app() -> Starlette:
         return JSONResponse({"document_id": doc_id, "entities": rows})
 
     health = health_handler("ner-graph-service", {url_var: url, "NEO4J_URL": graph.url},
-                            {"OLLAMA_MODEL": model}, {"neo4j": graph.ping})
+                            {"OLLAMA_MODEL": model}, {"neo4j": graph.ping, url_var: llm.ping})
     return Starlette(routes=[Route("/health", health), Route("/extract", extract, methods=["POST"]),
                              Route("/entities", listing)])
 

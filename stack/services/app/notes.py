@@ -93,7 +93,7 @@ def create_app() -> Starlette:
             raise ServiceError(404, f"no note {request.path_params['id']}")
         return JSONResponse(dict(zip(("id", "raw", "structured", "model"), row)))
 
-    health = health_handler("notes-service", {url_var: url}, {"OLLAMA_MODEL": model}, {"postgres": pg_ping})
+    health = health_handler("notes-service", {url_var: url}, {"OLLAMA_MODEL": model}, {"postgres": pg_ping, url_var: llm.ping})
     return Starlette(routes=[Route("/health", health), Route("/notes", create, methods=["POST"]),
                              Route("/notes/{id}", read)], lifespan=on_startup(lambda: pg_schema(DDL)))
 

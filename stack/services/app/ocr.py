@@ -24,7 +24,7 @@ def create_app() -> Starlette:
         return JSONResponse({"filename": filename, "type": kind, "text": "\n".join(texts), "model": model})
 
     # its one dependency is the vision Ollama: /health reports it, so the healthcheck can fail on it
-    health = health_handler("ocr-service", {"VISION_OLLAMA_URL": url}, {"VISION_MODEL": model}, {"vision-ollama": vision.ping})
+    health = health_handler("ocr-service", {"VISION_OLLAMA_URL": url}, {"VISION_MODEL": model}, {"VISION_OLLAMA_URL": vision.ping})
     return Starlette(routes=[Route("/health", health), Route("/ocr", ocr, methods=["POST"])])
 
 

@@ -106,7 +106,7 @@ def create_app() -> Starlette:
         return StreamingResponse(events(), media_type="text/event-stream")
 
     health = health_handler("rag-service", {url_var: url, "CLIENT_RAG_URL": rag_url},
-                            {"OLLAMA_MODEL": model}, {"redis": redis_ping, "client-rag-service": client_rag_ping})
+                            {"OLLAMA_MODEL": model}, {"redis": redis_ping, "client-rag-service": client_rag_ping, url_var: llm.ping})
     return Starlette(routes=[Route("/health", health), Route("/ask", ask, methods=["POST"]),
                              Route("/ask/stream", ask_stream, methods=["POST"])])
 

@@ -24,8 +24,10 @@ def error(status: int, kind: str, message: str) -> tuple[int, bytes]:
 class VLLMFront:
     """ASGI middleware: vLLM's /health and request validation in front of llama_cpp.server's app."""
 
-    def __init__(self, app: Callable, served: list[str], drop_done: bool = False) -> None:
+    def __init__(self, app: Callable, served: list[str], drop_done: bool = False, weights: str = "",
+                 max_model_len: int = 2048) -> None:
         self.app, self.served, self.drop_done = app, served, drop_done
+        self.weights, self.max_model_len = weights, max_model_len
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
@@ -37,6 +39,9 @@ class VLLMFront:
             return
         if path == "/version":
             await respond(send, 200, json.dumps({"version": "stand-in (llama.cpp), not vLLM"}).encode())
+            return
+        if path == "/v1/models":  # answered here: llama.cpp's server holds its model lock while it generates
+            await respond(send, 200, json.dumps(self.models()).encode())
             return
         if scope["method"] == "POST" and path in ROUTES_WITH_MODEL:
             raw = b""
@@ -53,6 +58,13 @@ class VLLMFront:
         if self.drop_done:
             send = without_done(send)
         await self.app(scope, receive, send)
+
+    def models(self) -> dict:
+        """vLLM's model list (its ModelCard fields): each served name with `root`, the weights it answers from."""
+        return {"object": "list", "data": [
+            {"id": name, "object": "model", "created": 0, "owned_by": "stackgate stand-in (llama.cpp), not vLLM",
+             "root": self.weights, "parent": None, "max_model_len": self.max_model_len, "permission": []}
+            for name in self.served]}
 
     def problem(self, path: str, raw: bytes) -> tuple[int, bytes] | None:
         try:
@@ -128,7 +140,8 @@ def main(argv: list[str] | None = None) -> None:
                      model_settings=models)
     print(f"vLLM stand-in (llama.cpp's OpenAI server, NOT vLLM): serving {args.model} as "
           f"{', '.join(args.served_model_name)} on {args.host}:{args.port} with {threads} thread(s)", flush=True)
-    front = VLLMFront(app, args.served_model_name, os.environ.get("VLLM_STANDIN_DONE", "on") == "off")
+    front = VLLMFront(app, args.served_model_name, os.environ.get("VLLM_STANDIN_DONE", "on") == "off",
+                      weights=args.model, max_model_len=args.max_model_len)
     uvicorn.run(front, host=args.host, port=args.port, log_level="info", access_log=True)
 
 
