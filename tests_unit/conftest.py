@@ -42,3 +42,40 @@ def private_reaper_records(tmp_path, monkeypatch):
     from stackgate.engines import reaper
 
     monkeypatch.setattr(reaper, "RECORDS", tmp_path / "reaper-records")
+
+
+class FakeLlama:
+    """llama.cpp's Llama as the stand-in's engine uses it (create_chat_completion, streamed): it answers a fixed
+    sentence, or a fixed JSON object when a response format asks for one. The stand-in's API, not a model, is
+    under test where it is used; real answers come from llama.cpp in the images."""
+
+    n_tokens = 12
+    TEXT = "Fake answer from llama.cpp."
+
+    def __init__(self) -> None:
+        self.calls: list[dict] = []
+
+    def create_chat_completion(self, **kwargs):
+        self.calls.append(kwargs)
+        text = '{"answer": "fake"}' if kwargs.get("response_format") else self.TEXT
+        for word in text.split(" "):
+            yield {"choices": [{"delta": {"content": word + " "}, "finish_reason": None}]}
+        yield {"choices": [{"delta": {}, "finish_reason": "stop"}]}
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def fake_weights(tmp_path, monkeypatch) -> list[FakeLlama]:
+    """The stand-in with weights in its image (a fake GGUF file) and llama.cpp faked: the contexts it loads."""
+    from standin_ollama import engine, server
+
+    weights = tmp_path / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    weights.write_bytes(b"GGUF" + b"\0" * 64)
+    monkeypatch.setenv(engine.WEIGHTS_ENV, str(weights))
+    monkeypatch.setenv(engine.WEIGHTS_NAME_ENV, "SmolLM2-135M-Instruct Q4_1")
+    loaded: list[FakeLlama] = []
+    monkeypatch.setattr(server, "SCHED", engine.Scheduler(loader=lambda blob, n=1: loaded.append(FakeLlama())
+                                                           or loaded[-1]))
+    return loaded

@@ -114,7 +114,7 @@ def test_a_pull_stores_the_weights_as_a_sha256_blob_and_show_names_them(tmp_path
     assert blob is not None and blob.read_bytes() == weights.read_bytes()
     assert blob.name == "sha256-" + store.file_digest(weights)
     assert manifest["weights"] == "SmolLM2-135M-Instruct Q4_1, stand-in weights"
-    assert store.weights_blob(store.pull("llava:7b")) is None  # vision stays tesseract
+    assert store.weights_blob(store.pull("llava:7b")) == blob  # a vision name's text turns: the same weights
     from starlette.testclient import TestClient
 
     from standin_ollama.server import create_app
@@ -185,14 +185,13 @@ def test_keep_alive_zero_does_not_close_a_context_a_waiting_request_is_about_to_
     asyncio.run(scenario())
 
 
-def test_the_stand_ins_v1_endpoints_pass_the_openai_conformance_checks(tmp_path, monkeypatch):
+def test_the_stand_ins_v1_endpoints_pass_the_openai_conformance_checks(tmp_path, monkeypatch, fake_weights):
     from starlette.testclient import TestClient
 
     from stackgate.evidence import openai_api
     from standin_ollama.server import create_app
 
     monkeypatch.setenv("OLLAMA_MODELS", str(tmp_path / "models"))
-    monkeypatch.delenv(engine.WEIGHTS_ENV, raising=False)
     store.pull("llama3.2")
     with TestClient(create_app()) as http:
         base = "http://testserver"

@@ -12,7 +12,7 @@ import yaml
 from stackgate.core.errors import ManifestError
 from stackgate.core.metrics import METRICS
 
-from .model import KINDS, Gate, Manifest, OllamaSpec, OptionalSkip, RollbackTarget, ServiceSpec, Suppression
+from .model import KINDS, ExpectedError, Gate, Manifest, OllamaSpec, OptionalSkip, RollbackTarget, ServiceSpec, Suppression
 from .requests import Check, Request, Roundtrip, Step
 from .sections import History, Isolation, MaySet, Memory, ModelMemory, Scale
 
@@ -114,6 +114,11 @@ def load(path: str | Path | None = None) -> Manifest:
         raise ManifestError(f"manifest: rollback.manifest names {rollback['manifest']}, which is not a file "
                             f"beside {path.name}")
     logs = raw.get("logs") or {}
+    for kind, entries in (logs.get("during") or {}).items():
+        for e in entries or []:
+            _known(str(e["service"]), services, f"logs.during.{kind}.service")
+            if e.get("of"):
+                _known(str(e["of"]), services, f"logs.during.{kind}.of")
     return Manifest(
         path=path,
         project_dir=(path.parent / compose.get("project_dir", ".")).resolve(),
@@ -131,6 +136,9 @@ def load(path: str | Path | None = None) -> Manifest:
         roundtrips=roundtrips,
         error_pattern=_regex(logs.get("error_pattern", r"(?i)\berror\b"), "logs.error_pattern"),
         allow=tuple(_regex(a, "logs.allow") for a in logs.get("allow") or []),
+        expected_errors=tuple(ExpectedError(kind, str(e["service"]), _regex(e["pattern"], f"logs.during.{kind}"),
+                                            " ".join(str(e["why"]).split()), str(e.get("of", "")))
+                              for kind, entries in (logs.get("during") or {}).items() for e in entries or []),
         timeline_s={k: {s: float(v) for s, v in (t or {}).items()} for k, t in (raw.get("timeline_s") or {}).items()},
         gates=_gates(raw.get("gates") or {}),
         optional_skips=tuple(_optional_skip(o, i) for i, o in enumerate(raw.get("optional_skips") or [])),

@@ -122,6 +122,7 @@ class Manifest:
     airgap_may_set: tuple[MaySet, ...] | None = None  # what the airgap override may change (None: not declared)
     rollback_volume_held: dict[str, tuple[str, ...]] = field(default_factory=dict)  # Ollama -> models a site's kept
                                                                                      # volume held before the migration
+    expected_errors: tuple[ExpectedError, ...] = ()  # logs.during: what each kind of disruption may make a service log
 
     def startup_timeout_s(self, profiles: list[str] | tuple[str, ...] = (), first_run: bool = True) -> float:
         """The bound of `up --wait`: the profile's (or the default) first-run or later-start budget."""
@@ -161,6 +162,25 @@ class Manifest:
     def is_error_line(self, line: str) -> bool:
         """True when a log line matches the error pattern and no allowlist entry."""
         return bool(self.error_pattern.search(line)) and not any(a.search(line) for a in self.allow)
+
+    def expected_during(self, disruption: str, target: str, service: str, line: str) -> ExpectedError | None:
+        """The declaration that lets a disruption (of target) make a service log this error line, if any."""
+        return next((e for e in self.expected_errors if e.covers(disruption, target, service, line)), None)
+
+
+@dataclass(frozen=True)
+class ExpectedError:
+    """An error line a disruption is expected to make a service log: which disruption, which service, why."""
+
+    disruption: str              # a kind of disruption (stackgate.evidence.disruptions.KINDS)
+    service: str                 # the service that logs it
+    pattern: re.Pattern[str]
+    why: str
+    of: str = ""                 # the disturbed service it is expected of ('' : any)
+
+    def covers(self, disruption: str, target: str, service: str, line: str) -> bool:
+        return (disruption == self.disruption and service == self.service and self.of in ("", target)
+                and bool(self.pattern.search(line)))
 
 
 @dataclass(frozen=True)

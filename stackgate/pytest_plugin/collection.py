@@ -15,7 +15,8 @@ from .state import state_of
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Parametrize from the manifest: ollama_spec, openai_spec, app_spec (routes), service_spec (all), store_spec,
-    web_spec (ports), frontend_spec, backend_spec (under its API's metric), layout, and roundtrip_step (each step of
+    web_spec (ports), frontend_spec, backend_spec (under its API's metric), required_model (Ollama, model), layout,
+    and roundtrip_step (each step of
     each chain, under its round-trip's metric)."""
     m = state_of(metafunc.config).manifest
     sets = {"ollama_spec": [o for o in m.ollamas.values() if o.api == "ollama"],
@@ -30,6 +31,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("backend_spec", [
             pytest.param(o, id=o.name, marks=pytest.mark.metric("ollama-api" if o.api == "ollama" else "openai-api"))
             for o in m.ollamas.values()])
+    if "required_model" in metafunc.fixturenames:  # each model an Ollama (API ollama) must hold
+        pairs = [(o, model) for o in sets["ollama_spec"] for model in o.models]
+        metafunc.parametrize("required_model", pairs, ids=[f"{o.name}-{model}" for o, model in pairs])
     if "layout" in metafunc.fixturenames:  # the layouts the manifest declares (the deployment, the rollback)
         metafunc.parametrize("layout", list(m.layouts))
     if "roundtrip_step" in metafunc.fixturenames:
@@ -74,7 +78,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                                      and item.get_closest_marker("disruptive") is not None),
                                  item.get_closest_marker("isolation") is not None,
                                  item.get_closest_marker("after_all") is not None,
-                                 item.get_closest_marker("disruptive") is not None))
+                                 item.get_closest_marker("disruptive") is not None,
+                                 item.get_closest_marker("after_disruptions") is not None))
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from functools import partial
 
 import httpx
 import pytest
@@ -14,6 +16,7 @@ from stackgate import manifest as manifest_mod
 from stackgate.core import http as http_mod
 from stackgate.core.errors import StackgateError
 from stackgate.core.metrics import finding
+from stackgate.evidence.disruptions import disrupting
 from stackgate.evidence.roundtrip import write_data
 from stackgate.machine import dockerd
 from stackgate.manifest import Manifest, RollbackTarget
@@ -75,6 +78,13 @@ def gate_state(pytestconfig: pytest.Config) -> SessionState:
     """The session's typed state, where a test leaves what the report shows (log windows, recoveries, isolation,
     scale-out, security findings, the rollback)."""
     return state_of(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def disruption(gate_state: SessionState) -> Callable[[str, str], AbstractContextManager]:
+    """`with disruption(kind, target):` around a disruption and the wait until things work again: its window is
+    kept, and the logs written in it are judged against the manifest's `logs.during` (evidence.disruptions)."""
+    return partial(disrupting, gate_state.disruptions)
 
 
 @pytest.fixture(scope="session")

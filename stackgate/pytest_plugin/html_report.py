@@ -54,6 +54,21 @@ def log_windows_html(state: SessionState) -> str:
     return f"<details><summary>Log windows scanned for errors</summary>{body}</details>" if body else ""
 
 
+def disruptions_html(state: SessionState) -> str:
+    """Each disruption's own log window, and the error lines found in it: declared (with why) or not."""
+    if not state.disruptions:
+        return ""
+    rows = [[d.kind, d.target, format_utc(d.start), f"{(d.end or d.start) - d.start:.0f}"] for d in state.disruptions]
+    body = table(["Disruption", "Of", "From", "Seconds (+5 s settle)"], rows)
+    found = [[svc, label, "expected: " + why, line[:200]] for svc, scan in sorted(state.disruption_scans.items())
+             for label, line, why in scan.expected]
+    found += [[svc, label, "NOT DECLARED", line[:200]] for svc, scan in sorted(state.disruption_scans.items())
+              for label, line in scan.unexpected]
+    if found:
+        body += table(["Service", "During", "Judged", "Line"], found, title="Error lines logged during disruptions")
+    return f"<details><summary>Disruptions and the logs written during them</summary>{body}</details>"
+
+
 def recoveries_html(state: SessionState) -> str:
     rows = [[r.what, r.service, "did not recover" if r.seconds is None else f"{r.seconds:.1f}", r.detail]
             for r in (Recovery(*row) for row in state.recoveries)]
@@ -169,7 +184,6 @@ def pytest_html_results_summary(prefix: list, summary: list, postfix: list, sess
     started = state.session_started
     prefix.append(banner(v.gate, v.verdict, v.problems, tested_rows(state), started,
                          (state.finished or time.time()) - started, standin_caveat(state)))
-    for section in (since_html, metrics_html, timeline_html, log_windows_html, recoveries_html, health_coverage_html,
-                    rollback_html, memory_html,
-                    isolation_html, scale_html, security_html):
+    for section in (since_html, metrics_html, timeline_html, log_windows_html, disruptions_html, recoveries_html,
+                    health_coverage_html, rollback_html, memory_html, isolation_html, scale_html, security_html):
         prefix.append(section(state))

@@ -24,6 +24,7 @@ MARKERS = {
     "services(*names)": "services whose logs explain a failure of this test",
     "after_all": "run after every other test (e.g. the log scan)",
     "disruptive": "disturbs the running stack (e.g. pauses a store); runs late",
+    "after_disruptions": "runs after the disruptions of its suite (the scan of the logs written during them)",
 }
 
 

@@ -88,6 +88,8 @@ class SessionState:
     log_windows: dict[str, tuple[float, float]] = field(default_factory=dict)  # service -> (from, to) scanned
     rollback: Any = None                                            # engines.rollback.Rollback, once it ran
     recoveries: list[tuple] = field(default_factory=list)         # Recovery rows
+    disruptions: list = field(default_factory=list)                 # evidence.disruptions.Disruption, in order
+    disruption_scans: dict[str, Any] = field(default_factory=dict)  # service -> evidence.disruptions.Scan
     health_coverage: Any = None                                     # evidence.health_coverage.Coverage, once measured
     memory_budgets: dict[str, tuple] = field(default_factory=dict)  # 'profile-layout ollama' -> MemoryBudget row
     isolation: list[dict] = field(default_factory=list)             # one measurement per layout

@@ -6,12 +6,15 @@ import pytest
 
 from stackgate.core.http import client as http_client
 from stackgate.core.metrics import finding
+from stackgate.evidence.disruptions import judged
 from stackgate.evidence.isolation import measure
 
-pytestmark = [pytest.mark.isolation, pytest.mark.metric("isolation"), pytest.mark.slow]
+pytestmark = [pytest.mark.isolation, pytest.mark.slow]
 
 
-def test_llm_latency_under_a_vision_burst_stays_within_its_bound(owned_stack, manifest, run_facts, gate_state):
+@pytest.mark.metric("isolation")
+def test_llm_latency_under_a_vision_burst_stays_within_its_bound(owned_stack, manifest, run_facts, gate_state,
+                                                                 disruption):
     """The timed LLM request's p95 (and p50) while the vision burst runs is at most ratio × its idle p95 (p50) +
     slack, no timed request fails, and the burst itself was served (so the load was real)."""
     iso = manifest.isolation
@@ -19,7 +22,8 @@ def test_llm_latency_under_a_vision_burst_stays_within_its_bound(owned_stack, ma
         pytest.skip("the manifest declares no isolation measurement")
     timed = iso.timed[-1].service
     values = {"number": str(int(run_facts["number"]) + 700), "vendor": run_facts["vendor"] + "ISO"}
-    idle, loaded, load = measure(http_client, manifest, iso, values)
+    with disruption("burst", ", ".join(sorted({r.service for r in iso.load}))):
+        idle, loaded, load = measure(http_client, manifest, iso, values)
     bound = iso.bound_s(idle.p95)
     gate_state.isolation.append({
         "layout": "separated", "service": timed, "idle": idle.summary(), "loaded": loaded.summary(),
@@ -42,3 +46,16 @@ def test_llm_latency_under_a_vision_burst_stays_within_its_bound(owned_stack, ma
     assert loaded.p50 <= bound50, finding(
         "isolation", timed, f"LLM p50 under the vision burst ≤ {bound50:.2f} s ({iso.ratio:g} × idle p50 "
         f"{idle.p50:.2f} s + {iso.slack_s:g} s)", f"p50 {loaded.p50:.2f} s while {load.sent} burst requests ran")
+
+
+@pytest.mark.after_disruptions
+@pytest.mark.metric("logs-clean")
+def test_no_undeclared_error_lines_while_the_vision_burst_runs(service_spec, stack, manifest, gate_state):
+    """Every error line a service printed while the isolation burst ran (its window plus 5 s) is one a burst is
+    declared to cause."""
+    windows = [d for d in gate_state.disruptions if d.kind == "burst"]
+    if not windows:
+        pytest.skip("no isolation burst ran in this session")
+    _, seen = judged(stack, manifest, service_spec.name, windows, {})
+    assert not seen, finding("logs-clean", service_spec.name, "only the error lines logs.during declares for the "
+                             "vision burst", seen)

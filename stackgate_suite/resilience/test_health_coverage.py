@@ -12,11 +12,12 @@ pytestmark = [pytest.mark.resilience, pytest.mark.slow]  # first of the resilien
 
 
 @pytest.fixture(scope="session")
-def coverage(owned_stack, manifest, gate_state) -> health_coverage.Coverage:
+def coverage(owned_stack, manifest, gate_state, disruption) -> health_coverage.Coverage:
     """The matrix app x dependency, measured once (kept for the report's health-coverage table); the frontend is
     measured too (its health covers the apps it proxies, so it shows what reaches it)."""
     apps = [s.name for s in manifest.services.values() if s.kind in ("app", "frontend")]
-    gate_state.health_coverage = health_coverage.measure(owned_stack, apps)
+    with disruption("dependency-pause", "each store and Ollama in turn"):
+        gate_state.health_coverage = health_coverage.measure(owned_stack, apps)
     return gate_state.health_coverage
 
 

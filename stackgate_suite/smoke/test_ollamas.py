@@ -40,6 +40,25 @@ def test_required_models_are_present(ollama_spec, stack, http):
 
 @pytest.mark.published_ollama
 @pytest.mark.metric("models")
+def test_every_required_model_has_its_weights(required_model, stack, http):
+    """/api/show of each model the manifest requires answers 200 with weights behind it (GGUF, a parameter count):
+    a name listed without its weights (a blob gone from the volume) cannot answer, however healthy its Ollama."""
+    spec, model = required_model
+    resp = http.post(stack.url(spec.name) + "/api/show", json={"model": model})
+    assert resp.status_code == 200, finding("models", spec.name, f"{model}: /api/show 200 (its weights readable)",
+                                            f"{resp.status_code} {resp.text[:200]}")
+    body = resp.json()
+    info, caps = body.get("model_info") or {}, body.get("capabilities") or []
+    serves = str(info.get("stackgate.serves", ""))
+    if caps == ["embedding"] and "no model" in serves:  # the stand-in's own confession, in its /api/show
+        pytest.skip(f"stand-in: {serves}: an embedding stand-in has no weights by design")
+    fmt, count = (body.get("details") or {}).get("format"), info.get("general.parameter_count") or 0
+    assert fmt == "gguf" and count > 0, finding("models", spec.name, f"{model}: GGUF weights with a parameter count",
+                                                f"format {fmt!r}, general.parameter_count {count!r}; {serves}")
+
+
+@pytest.mark.published_ollama
+@pytest.mark.metric("models")
 def test_ollama_holds_no_model_of_the_other_job(ollama_spec, stack, http):
     """Separation: the LLM Ollama holds no vision model, the vision Ollama no LLM model."""
     held = model_names(http, stack.url(ollama_spec.name))

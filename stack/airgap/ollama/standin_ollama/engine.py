@@ -1,8 +1,8 @@
-"""Real inference for the LLM models: llama.cpp (llama-cpp-python) over real GGUF weights, with Ollama's scheduling.
+"""Real inference for every text turn: llama.cpp (llama-cpp-python) over real GGUF weights, with Ollama's scheduling.
 
-The weights are stand-in weights (a small model answers for every LLM name of the catalogue): the engine is
-real (it phrases, errs, takes time and competes for CPU), the names are not. Vision stays tesseract and
-embeddings stay hashed (see infer.py).
+The weights are stand-in weights (a small model answers for every LLM name of the catalogue, and for a vision
+name's text turns): the engine is real (it phrases, errs, takes time and competes for CPU), the names are not.
+Images are read by tesseract and embeddings stay hashed (see infer.py).
 
 Scheduling as Ollama's: a model loads on first use (load_duration is real), stays loaded for keep_alive
 (0 unloads after the request, a negative value keeps it), OLLAMA_NUM_PARALLEL requests run at once per model

@@ -1,24 +1,19 @@
-"""Deterministic, honest inference: tesseract OCR for images, hashed embeddings, extractive text.
+"""What the stand-in answers without a language model: tesseract OCR for images, hashed embeddings.
 
-Nothing here is a language model. Answers are taken from the prompt (or read from the image).
+Nothing here generates text: every text answer comes from llama.cpp over real weights (engine.py); a model
+without weights answers with an error.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import math
 import os
 import re
 import subprocess
 
 WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\-]*")
-STOP = set("""a an the of to in on at for and or is are was were be been it its this that these those
-what which who whom whose when where why how do does did with from by as about into than then there
-their they them you your we our i me my he she his her not no yes can could would should will shall
-please give return list extract answer question text context document following only json""".split())
-CONTENT_MARKERS = ("text:", "context:", "document:", "notes:", "content:")
 
 
 class OCRError(RuntimeError):
@@ -63,102 +58,10 @@ def embed(text: str, dims: int) -> list[float]:
     return [v / norm for v in vec]
 
 
-def sentences(text: str) -> list[str]:
-    """Split into sentences on line breaks and . ! ? boundaries."""
-    out: list[str] = []
-    for line in (text or "").splitlines():
-        out += [s.strip() for s in re.split(r"(?<=[.!?])\s+", line) if s.strip()]
-    return out
-
-
-def split_prompt(prompt: str) -> tuple[str, str, str]:
-    """(instructions, content, question) of a prompt, by its `Text:`/`Context:`/`Question:` markers."""
-    low = prompt.lower()
-    q_at = max(low.rfind("question:"), -1)
-    question = prompt[q_at + len("question:"):].strip() if q_at >= 0 else ""
-    body = prompt[:q_at] if q_at >= 0 else prompt
-    lowb = body.lower()
-    starts = [(lowb.find(m), m) for m in CONTENT_MARKERS if lowb.find(m) >= 0]
-    if starts:
-        at, marker = min(starts)
-        instructions, content = body[:at], body[at + len(marker):]
-    else:
-        instructions, content = "", body
-    if not question:
-        qs = [s for s in sentences(content) if s.endswith("?")]
-        if qs and not starts:
-            question = qs[-1]
-            content = content.replace(question, "")
-    for answer_marker in ("answer:",):
-        if question.lower().endswith(answer_marker):
-            question = question[: -len(answer_marker)].strip()
-    return instructions.strip(), content.strip().strip('"').strip(), question.strip()
-
-
-def best_sentence(content: str, question: str) -> str:
-    """The content sentence sharing most non-stopword tokens with the question (first on ties)."""
-    q = {t for t in tokens(question) if t not in STOP}
-    best, best_score = "", -1
-    for s in sentences(content):
-        score = len(q & set(tokens(s)))
-        if score > best_score:
-            best, best_score = s, score
-    return best if best_score > 0 else ""
-
-
-def entities(content: str) -> list[dict]:
-    """Capitalised/upper-case names and numbers of the content, in order, without repeats."""
-    found: list[dict] = []
-    seen: set[str] = set()
-    for m in re.finditer(r"\b(?:[A-Z][A-Za-z0-9&\-]+(?:\s+[A-Z][A-Za-z0-9&\-]+)*|\d{2,}(?:[.,/\-]\d+)*)\b", content):
-        for name in ([m.group(0)] if not m.group(0).isupper() else m.group(0).split()):
-            key = name.lower()
-            if key in seen or key in STOP:
-                continue
-            seen.add(key)
-            if name[0].isdigit():
-                kind = "NUMBER"
-            elif name.isupper():
-                kind = "ORGANIZATION" if len(name) <= 6 else "TERM"
-            else:
-                kind = "NAME"
-            found.append({"name": name, "type": kind})
-    return found
-
-
-def generate_text(prompt: str, system: str = "", images: list[str] | None = None,
-                  fmt: str | dict | None = None, limit: int | None = None) -> str:
-    """The stand-in's answer to a prompt: OCR for images, else extractive from the prompt text."""
-    if images:
-        text = "\n".join(t for t in (ocr(i) for i in images) if t)
-        out = text or "No readable text was found in the image."
-    else:
-        out = _answer(prompt, system, fmt)
-    if fmt is not None and not images:
-        return out  # JSON must stay whole
+def read_images(images: list[str], limit: int | None = None) -> str:
+    """The answer to a turn with images: the text tesseract reads in them (no vision model looks at them)."""
+    text = "\n".join(t for t in (ocr(i) for i in images) if t)
+    out = text or "No readable text was found in the image."
     if limit is not None and limit >= 0:
-        words = out.split(" ")
-        out = " ".join(words[:limit])
+        out = " ".join(out.split(" ")[:limit])
     return out
-
-
-def _answer(prompt: str, system: str, fmt: str | dict | None) -> str:
-    instructions, content, question = split_prompt(prompt)
-    intent = f"{system} {instructions} {prompt if not content else ''}".lower()
-    if fmt is not None:
-        if "entit" in intent:
-            return json.dumps({"entities": entities(content)})
-        answer = best_sentence(content, question) if question else " ".join(sentences(content)[:1])
-        if isinstance(fmt, dict) and isinstance(fmt.get("properties"), dict):
-            return json.dumps({k: ((v or {})["enum"][0] if (v or {}).get("enum") else
-                                   [answer] if (v or {}).get("type") == "array" else answer)
-                               for k, v in fmt["properties"].items()})
-        return json.dumps({"response": answer})
-    if question:
-        return best_sentence(content, question) or "The context does not contain the answer."
-    if "summar" in intent:
-        return " ".join(sentences(content)[:2])[:400] or "There is nothing to summarise."
-    if "note" in intent or "structur" in intent:
-        return "\n".join(f"- {s}" for s in sentences(content)) or "- (empty)"
-    first = sentences(content)[:1]
-    return first[0] if first else "Hello! How can I help you today?"

@@ -22,10 +22,10 @@ from . import BACKEND, VERSION, engine, store
 from .catalogue import Model, lookup
 from .engine import Busy, Scheduler, Stats, stream_chat
 from .gin import gin_line
-from .infer import OCRError, embed, generate_text, tokens
+from .infer import OCRError, embed, read_images, tokens
 from .names import normalise
 
-LOADED = store.Loaded()  # models without weights (vision, embeddings): what /api/ps lists for them
+LOADED = store.Loaded()  # models answered without weights (images through tesseract, embeddings): for /api/ps
 SCHED = Scheduler()  # models with weights: loaded llama.cpp contexts
 
 
@@ -82,6 +82,13 @@ def weights_facts(label: str) -> tuple[str, str]:
     return (size.group(1) if size else "unknown"), (quant.group(1) if quant else "unknown")
 
 
+def parameter_count(label: str) -> int:
+    """The parameter count a weights label names ('SmolLM2-135M-Instruct …' -> 135000000), as Ollama's
+    general.parameter_count; 0 when it names none."""
+    size = re.search(r"(\d+(?:\.\d+)?)([MB])\b", label)
+    return int(float(size.group(1)) * (1e6 if size.group(2) == "M" else 1e9)) if size else 0
+
+
 def details(model: Model, manifest: dict | None = None) -> dict:
     if manifest and manifest.get("weights"):
         size, quant = weights_facts(manifest["weights"])
@@ -92,12 +99,27 @@ def details(model: Model, manifest: dict | None = None) -> dict:
 
 
 def serves(model: Model, manifest: dict) -> str:
-    """What answers for a model name: the weights, tesseract, hashed vectors or the extractive stand-in."""
-    if manifest.get("weights"):
-        return f"{manifest['name']} → {manifest['weights']} (llama.cpp)"
-    return {"vision": f"{manifest['name']} → tesseract OCR (a real OCR engine, no vision model)",
-            "embedding": f"{manifest['name']} → hashed word/trigram vectors (deterministic, no model)",
-            "llm": f"{manifest['name']} → extractive answers (no weights, no model)"}[model.kind]
+    """What answers for a model name: its weights through llama.cpp (a vision name's text turns too), tesseract for
+    images, hashed vectors for embeddings; a name pulled without weights generates nothing."""
+    name = manifest["name"]
+    if model.kind == "embedding":
+        return f"{name} → hashed word/trigram vectors (deterministic, no model)"
+    text = (f"{manifest['weights']} (llama.cpp)" if manifest.get("weights") else
+            "no weights: every text request is an error")
+    if model.kind == "vision":
+        return f"{name} → text turns: {text}; images: tesseract OCR (a real OCR engine, no vision model)"
+    return f"{name} → {text}"
+
+
+def missing_weights(name: str, manifest: dict) -> str | None:
+    """Why a model cannot generate text (Ollama's words where it has them), or None when its weights are there."""
+    layers = [la for la in manifest.get("layers") or [] if la.get("mediaType") == store.MODEL_LAYER]
+    if not layers:
+        return (f'model "{name}" has no weights: this image carries none ({engine.WEIGHTS_ENV} unset when it was '
+                "pulled); the stand-in never invents text")
+    if store.weights_blob(manifest) is None:
+        return f"open {store.models_dir() / 'blobs' / layers[0]['digest'].replace(':', '-')}: no such file or directory"
+    return None
 
 
 def tag_entry(manifest: dict) -> dict:
@@ -144,12 +166,11 @@ def keep_alive(data: dict) -> float:
     raise APIError(400, f"time: invalid duration {value!r}")
 
 
-def extractive(model: Model, prompt: str, system: str, images: list[str], data: dict) -> str:
-    """The answer of a model without weights: tesseract for images, else extractive (infer.py)."""
+def read_turn_images(images: list[str], data: dict) -> str:
+    """A vision turn's answer: the text tesseract reads in its images."""
     options = data.get("options") or {}
     try:
-        return generate_text(prompt, system, images, data.get("format") or None,
-                             options.get("num_predict") if isinstance(options, dict) else None)
+        return read_images(images, options.get("num_predict") if isinstance(options, dict) else None)
     except OCRError as exc:
         raise APIError(400, f"failed to process inputs: {exc}") from exc
 
@@ -158,14 +179,18 @@ async def answer(name: str, manifest: dict, turns: list[dict], system: str, data
                  ka: float) -> tuple[AsyncIterator[str], Stats]:
     """The pieces of a model's answer to a conversation (streamed as produced) and its counts, filled in
     when the pieces have all been read. A model with weights answers through llama.cpp (queued per
-    OLLAMA_NUM_PARALLEL / OLLAMA_MAX_QUEUE); one without answers with the stand-in's deterministic text."""
+    OLLAMA_NUM_PARALLEL / OLLAMA_MAX_QUEUE); a vision turn with images is read by tesseract; a model whose weights
+    are missing answers with an error, never with invented text."""
     model = store.model_of(manifest)
     images = [img for t in turns[-1:] for img in (t.get("images") or [])]
     if images and model.kind != "vision":
         raise APIError(500, f'"{model.name}" does not support images')  # real: the model has no vision
     options = data.get("options") if isinstance(data.get("options"), dict) else {}
     blob = store.weights_blob(manifest)
-    if blob is not None:
+    if not images:
+        problem = missing_weights(name, manifest)
+        if problem is not None:
+            raise APIError(500, problem)
         messages = ([{"role": "system", "content": system}] if system else []) + \
                    [{"role": t.get("role", "user"), "content": t.get("content", "")} for t in turns]
         try:
@@ -183,7 +208,7 @@ async def answer(name: str, manifest: dict, turns: list[dict], system: str, data
         return produced(), stats
     prompt, system, _ = flatten_messages([*turns], system)
     t0 = time.perf_counter()
-    out = await asyncio.to_thread(extractive, model, prompt, system, images, data)  # tesseract: off the loop
+    out = await asyncio.to_thread(read_turn_images, images, data)  # tesseract: off the loop
     LOADED.touch(name, ka)
     spent = int((time.perf_counter() - t0) * 1e9)
     stats = Stats(prompt_eval_count=max(1, len(tokens(prompt))), prompt_eval_duration=spent // 2,
@@ -203,6 +228,8 @@ def threads_of(manifest: dict, options: dict) -> int:
 async def load_only(name: str, manifest: dict, ka: float) -> None:
     """An empty prompt: load the model (or, with keep_alive 0, unload it), as Ollama does."""
     blob = store.weights_blob(manifest)
+    if blob is None and store.model_of(manifest).kind == "llm":
+        raise APIError(500, missing_weights(name, manifest) or f'model "{name}" cannot be loaded')
     if blob is None:
         LOADED.touch(name, ka)
     elif ka == 0:
@@ -247,6 +274,8 @@ async def show(request: Request) -> Response:
     model = store.model_of(manifest)
     arch = model.family
     weighted = bool(manifest.get("weights"))
+    if weighted and store.weights_blob(manifest) is None:  # Ollama reads the GGUF to answer: a missing blob is a 500
+        raise APIError(500, missing_weights(name, manifest) or "weights missing")
     return JSONResponse({
         "license": (f"stand-in weights: {manifest['weights']} (Apache-2.0) answer for {name}" if weighted
                     else "stand-in: no weights, no license"),
@@ -257,6 +286,7 @@ async def show(request: Request) -> Response:
         "details": details(model, manifest),
         "model_info": {"general.architecture": arch,
                        "general.basename": manifest["weights"].split(",")[0] if weighted else "stackgate-standin",
+                       **({"general.parameter_count": parameter_count(manifest["weights"])} if weighted else {}),
                        f"{arch}.context_length": engine.N_CTX if weighted else model.context_length,
                        f"{arch}.embedding_length": model.embedding_length,
                        "stackgate.serves": serves(model, manifest)},

@@ -1,6 +1,6 @@
 """The model volume: pulled models live under OLLAMA_MODELS as manifests + blobs, like Ollama's.
 
-A model is present only if it was pulled into this volume; nothing is listed from the catalogue. An LLM model
+A model is present only if it was pulled into this volume; nothing is listed from the catalogue. An LLM or vision model
 pulled while the image carries weights gets them as its model layer: the GGUF copied from the image's local
 copy into blobs/sha256-<digest> (never from a network), and the engine loads it from there.
 """
@@ -73,7 +73,7 @@ def pull(name: str, root: Path | None = None, alias: str | None = None) -> dict:
         raise KeyError(name)
     (root / "blobs").mkdir(parents=True, exist_ok=True)
     target = normalise(alias or model.name)
-    weights = local_weights() if model.kind == "llm" else None
+    weights = local_weights() if model.kind in ("llm", "vision") else None  # a vision name's text turns use them
     if weights is not None:
         layer, size = store_weights(weights, root)
         digest = hashlib.sha256(f"{target}\n{layer}".encode()).hexdigest()

@@ -1,0 +1,82 @@
+"""Disruptions and the logs written during them: each disruption the gate causes (a pause, a restart, a crash, a
+burst, a rollback) keeps its own window, and every service's error lines in it are judged against what the manifest
+declares that kind of disruption may make that service log (`logs.during`); anything else is unexpected."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from stackgate.engines.base import Stack
+from stackgate.manifest import Manifest
+
+KINDS = ("registry-outage", "store-restart", "ollama-pause", "crash", "dependency-pause", "burst", "rollback")
+SETTLE_S = 5.0  # lines a disruption causes may be printed a moment after it ends (a retry, a reconnect)
+
+
+@dataclass
+class Disruption:
+    """One disruption: its kind, what it disturbed, and when (epoch seconds; end None while it lasts)."""
+
+    kind: str
+    target: str
+    start: float
+    end: float | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} of {self.target}"
+
+
+@dataclass
+class Scan:
+    """A service's error lines in the disruptions' windows: the expected ones (with the declaration's why) and the
+    rest."""
+
+    expected: list[tuple[str, str, str]] = field(default_factory=list)     # disruption label, line, why
+    unexpected: list[tuple[str, str]] = field(default_factory=list)        # disruption label, line
+
+
+@contextmanager
+def disrupting(log: list[Disruption], kind: str, target: str) -> Iterator[Disruption]:
+    """Record a disruption's window around the block (the block includes the wait until things work again)."""
+    if kind not in KINDS:
+        raise ValueError(f"disruption kind {kind!r} is not one of {', '.join(KINDS)}")
+    d = Disruption(kind, target, time.time())
+    log.append(d)
+    try:
+        yield d
+    finally:
+        d.end = time.time()
+
+
+def scan(stack: Stack, manifest: Manifest, service: str, disruptions: list[Disruption],
+         settle_s: float = SETTLE_S) -> Scan:
+    """Every error line the service printed during each disruption (its window, plus settle_s), sorted into those
+    the manifest expects of that disruption and the rest."""
+    out = Scan()
+    for d in disruptions:
+        until = (d.end or time.time()) + settle_s
+        for line in stack.logs(service, since=d.start, until=until):
+            if not manifest.is_error_line(line):
+                continue
+            declared = manifest.expected_during(d.kind, d.target, service, line)
+            if declared is not None:
+                out.expected.append((d.label, line, declared.why))
+            else:
+                out.unexpected.append((d.label, line))
+    return out
+
+
+def judged(stack: Stack, manifest: Manifest, service: str, disruptions: list[Disruption],
+           scans: dict[str, Scan]) -> tuple[Scan, str]:
+    """The service's scan of these disruptions (kept in scans for the report) and, when it logged an error no
+    declaration expects, the finding's 'seen' text; '' when clean."""
+    result = scan(stack, manifest, service, disruptions)
+    scans[service] = result
+    if not result.unexpected:
+        return result, ""
+    first = " | ".join(f"[{label}] {line[:160]}" for label, line in result.unexpected[:3])
+    return result, f"{len(result.unexpected)} undeclared error line(s), first: {first}"
