@@ -52,11 +52,28 @@ def step_services(m: Manifest, rt: Roundtrip, step: Step) -> list[str]:
     return [own, *dict.fromkeys(m.services[own].routes.values())]
 
 
+SUITES = ("smoke", "contract", "resilience", "isolation", "rollback", "scale")  # the markers that name a suite
+DESELECTED = pytest.StashKey[list]()
+
+
 def pytest_deselected(items: list[pytest.Item]) -> None:
-    """A deselected test of a metric is missing evidence: its metric reads UNKNOWN (unless its gate ignores it)."""
+    """Deselected tests are judged once collection is final (pytest_collection_finish)."""
     for item in items:
+        item.config.stash.setdefault(DESELECTED, []).append(item)
+
+
+def suites_of(item: pytest.Item) -> set[str]:
+    return {name for name in SUITES if item.get_closest_marker(name) is not None}
+
+
+def record_deselected(session: pytest.Session) -> None:
+    """A deselected test of a metric is missing evidence (its metric reads UNKNOWN unless its gate ignores it) when
+    a suite it belongs to was run: `-m smoke -k notes` leaves smoke evidence out; `-m smoke` leaves out the release
+    suites' tests (resilience, isolation, ...), which are not the smoke gate's evidence."""
+    ran = {name for item in session.items for name in suites_of(item)}
+    for item in session.config.stash.get(DESELECTED, []):
         metric = item.get_closest_marker("metric")
-        if metric:
+        if metric and (suites_of(item) & ran or not suites_of(item)):
             state_of(item.config).record(metric.args[0], Result(item.nodeid, "deselected",
                                                                 "deselected (-m, -k or --deselect)"))
 
@@ -86,6 +103,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """Check every metric marker names a metric; remember which tests each metric expects (one that never
     reports, e.g. after -x, is missing evidence); then start the stack in the background."""
     state = state_of(session.config)
+    record_deselected(session)
     for item in session.items:
         metric = item.get_closest_marker("metric")
         if metric:
