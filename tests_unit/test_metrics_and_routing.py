@@ -38,7 +38,7 @@ def test_a_request_at_the_wrong_ollama_is_reported_like_a_finding():
     obs = Observation("ocr-service", "172.20.0.7", 200, {"ollama": [access("172.20.0.7")], "ollama-vision": []})
     problems = verdict(obs, {"OLLAMA_URL": "ollama-vision"})
     assert ("[Each service routed to the right Ollama] ocr-service sent POST /api/chat to ollama (expected "
-            "ollama-vision); seen at 12:01:03 from 172.20.0.7") in problems
+            "ollama-vision); seen at 12:01:03 from 172.20.0.7 (its probe)") in problems
     assert any("expected a work request at ollama-vision" in p for p in problems)
 
 

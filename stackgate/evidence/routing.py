@@ -1,4 +1,6 @@
-"""Dynamic routing: trigger each service, then read which Ollama served it (by client IP in `[GIN]` lines).
+"""Dynamic routing: read which Ollama served each service (by client IP in `[GIN]` lines), from the traffic the
+gate's round-trips already made; a service they did not exercise at every Ollama of its routes is triggered with its
+own probe.
 
 Works unchanged against real Ollama: it only needs Ollama's access log and the compose network.
 """
@@ -25,8 +27,9 @@ class Observation:
 
     service: str
     ip: str | None
-    status: int | str
+    status: int | str                      # the probe's status (or error); 'traffic' when seen without a probe
     seen: dict[str, list[Access]] = field(default_factory=dict)
+    via: str = "its probe"                 # what made the requests: its probe, or the round-trips' own requests
 
     def ollamas_reached(self) -> set[str]:
         """Ollamas that saw any request from the service (a health probe at the wrong one counts too)."""
@@ -43,6 +46,23 @@ PROBE_PATHS = ("/", "/api/version", "/api/tags", "/api/ps", "/health", "/version
 def is_work(access: Access) -> bool:
     """True for a request that makes an Ollama work (generate, chat, embed, ...), not a liveness probe."""
     return not (access.method in ("GET", "HEAD") and access.path in PROBE_PATHS)
+
+
+def from_traffic(stack: Stack, services: list[str], ollamas: list[str], since: float) -> dict[str, Observation]:
+    """The services whose requests since `since` (the gate's own traffic: its round-trips) already show where they
+    go: each one that did work at every Ollama of its routes, or reached an Ollama outside them (a finding either
+    way). The others are not in the result: they need their probe."""
+    ips = {svc: ip for ip, svc in stack.ip_map().items()}
+    accesses = {o: parse(stack.logs(o, since=since)) for o in ollamas}
+    out = {}
+    for svc in services:
+        ip = ips.get(svc)
+        seen = {o: [a for a in accesses[o] if ip is not None and a.client_ip == ip] for o in ollamas}
+        obs = Observation(svc, ip, "traffic", seen, via="the round-trips' own requests")
+        want = set(stack.manifest.services[svc].routes.values())
+        if want <= obs.ollamas_worked() or obs.ollamas_reached() - want:
+            out[svc] = obs
+    return out
 
 
 def observe(stack: Stack, http: httpx.Client, services: list[str], ollamas: list[str], values: dict[str, str],
@@ -84,15 +104,15 @@ def observe(stack: Stack, http: httpx.Client, services: list[str], ollamas: list
 def verdict(obs: Observation, expected: dict[str, str]) -> list[str]:
     """Findings for one service: each expected Ollama reached, no other Ollama reached."""
     problems = []
-    if not isinstance(obs.status, int):
+    if not isinstance(obs.status, int) and obs.status != "traffic":
         problems.append(finding_line("routing", obs.service, f"expected its probe to succeed; saw {obs.status}"))
     want = set(expected.values())
     for var, ollama in expected.items():
         if ollama not in obs.ollamas_worked():
             problems.append(finding_line("routing", obs.service, f"expected a work request at {ollama} (via {var}); "
-                                         f"saw none from {obs.ip}"))
+                                         f"saw none from {obs.ip} ({obs.via})"))
     for ollama in sorted(obs.ollamas_reached() - want):
         a = obs.seen[ollama][0]
         problems.append(f"{tag('routing', obs.service)} sent {a.method} {a.path} to {ollama} (expected "
-                        f"{' or '.join(sorted(want))}); seen at {a.when:%H:%M:%S} from {a.client_ip}")
+                        f"{' or '.join(sorted(want))}); seen at {a.when:%H:%M:%S} from {a.client_ip} ({obs.via})")
     return problems

@@ -3,6 +3,7 @@ the first time a test needs one of them."""
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import httpx
@@ -22,11 +23,15 @@ def evidence(request: pytest.FixtureRequest, stack: Stack, http: httpx.Client, m
     """Futures of the slow evidence, started together: one per round-trip chain ((roundtrip, kind) -> step id ->
     StepResult), and 'browser' (the frontend rendered, or None without a frontend)."""
     pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="evidence")
+    state = state_of(request.config)
+    started = state.evidence_started = time.time()  # routing reads the chains' traffic from here on
     futures: dict = {}
     for index, rt in enumerate(manifest.roundtrips.values()):
         for kind in rt.chains():
             futures[(rt.name, kind)] = pool.submit(run_chain, http, manifest, rt,
                                                    chain_values(run_facts, rt, index, kind))
+            futures[(rt.name, kind)].add_done_callback(
+                lambda _f, name=f"chain: {rt.name}{'/' + kind if kind else ''}": state.span(name, started))
     early = state_of(request.config).early
     futures["browser"] = (early.browser if early else None) or browse(manifest)
     pool.shutdown(wait=False)

@@ -52,10 +52,12 @@ def start_early(session: pytest.Session) -> None:
 
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stackgate-early")
     early = EarlyStart(run, pool.submit(run.start), profiles)
+    early.future.add_done_callback(lambda _f: state.span("stack: up --wait (all healthy)", early.started))
     pool.shutdown(wait=False)
     m = state.manifest
     if m.frontends() and any("rendered" in getattr(i, "fixturenames", ()) for i in session.items):
         early.browser = browse(m, lambda: (early.future.result(), frontend_url(m))[1])
+        early.browser.add_done_callback(lambda _f: state.span("browser: frontend rendered", early.started))
     state.early = early
 
 

@@ -50,6 +50,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     metric = item.get_closest_marker("metric")
     if report.failed and not metric:
         state.unmetered.append(item.nodeid)
+    if report.when == "setup" and report.duration >= 1.0:  # a test that waited for its evidence: on the critical path
+        state.span(f"waited: {item.name}", report.start, report.stop)
     if report.when == "call" or report.outcome != "passed":  # what the history keeps of each test
         state.outcomes[item.nodeid] = {"outcome": report.outcome, "seconds": round(report.duration, 3)}
     if metric and (report.when == "call" or report.outcome == "failed"
@@ -172,4 +174,12 @@ def write_metrics_json(state: SessionState) -> None:
         "gate": v.gate, "verdict": v.verdict, "problems": v.problems, "caveat": standin_caveat(state),
         "backends": backends_of(state),
         "metrics": [{"metric": m.metric, "title": m.title, "status": m.status, "why": m.why, "required": m.required,
-                     "tests": [r.__dict__ for r in m.results]} for m in v.statuses]}, indent=2))
+                     "tests": [r.__dict__ for r in m.results]} for m in v.statuses],
+        "spans": spans_of(state)}, indent=2))
+
+
+def spans_of(state: SessionState) -> list[dict]:
+    """Where the session's time went: each recorded span, in seconds from the session's start, and the session."""
+    t0 = state.session_started
+    rows = [("session (pytest start to verdict)", t0, state.finished or time.time()), *state.spans]
+    return [{"name": n, "start_s": round(a - t0, 2), "end_s": round(b - t0, 2)} for n, a, b in sorted(rows, key=lambda r: r[1])]

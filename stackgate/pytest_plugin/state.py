@@ -4,7 +4,9 @@ report. The suite reaches it through the `gate_state` fixture, never through the
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -98,10 +100,26 @@ class SessionState:
     verdict: Verdict | None = None
     outcomes: dict[str, dict] = field(default_factory=dict)         # nodeid -> {outcome, seconds}: the history's
     steps: dict[str, tuple[float, str]] = field(default_factory=dict)  # 'rt/kind/step' -> (seconds, service)
+    evidence_started: float = 0.0                                   # when the round-trip chains were started
+    routing_via: dict[str, str] = field(default_factory=dict)       # app -> what its routing was read from
+    spans: list[tuple[str, float, float]] = field(default_factory=list)  # (what, start, end): where the time went
     comparison: Any = None                                          # verdict.history.Comparison with the baseline
     history_error: str = ""                                         # why there is no comparison (a bad --baseline)
     history_path: Path | None = None                                # this run's record
     history_runs: list = field(default_factory=list)                # the last kept runs of this kind, for trends
+
+    def span(self, name: str, start: float, end: float | None = None) -> None:
+        """A piece of the session's time (epoch seconds), for the critical path `make bench` draws."""
+        self.spans.append((name, start, time.time() if end is None else end))
+
+    @contextmanager
+    def timing(self, name: str) -> Iterator[None]:
+        """Record the block's time as a span (whatever way it ends)."""
+        start = time.time()
+        try:
+            yield
+        finally:
+            self.span(name, start)
 
     def record(self, metric: str, result: Result) -> None:
         """A test's result under its metric."""

@@ -34,3 +34,32 @@ def trend_svg(title: str, runs: list[str], series: dict[str, list[float | None]]
     fig.savefig(out, format="svg", bbox_inches="tight")  # the legend right of the axes stays in
     svg = out.getvalue()
     return svg[svg.index("<svg"):]  # inline: no XML prolog or doctype
+
+
+def spans_svg(title: str, spans: list[dict], width_in: float = 8.0) -> str:
+    """Where a run's time went: one horizontal bar per span (name, start_s, end_s), in start order; '' without any."""
+    if not spans:
+        return ""
+    import matplotlib
+
+    matplotlib.use("svg", force=False)
+    from matplotlib.figure import Figure
+
+    rows = sorted(spans, key=lambda s: (s["start_s"], -s["end_s"]))[::-1]  # the first span on top
+    fig = Figure(figsize=(width_in, 0.6 + 0.24 * len(rows)))
+    ax = fig.subplots()
+    for i, s in enumerate(rows):
+        waited = s["name"].startswith("waited:")
+        ax.barh(i, s["end_s"] - s["start_s"], left=s["start_s"], height=0.6,
+                color="#b0b7c3" if waited else "#3b6ea5")
+        ax.text(s["end_s"] + 0.2, i, f"{s['end_s'] - s['start_s']:.1f} s", va="center", fontsize=6)
+    ax.set_yticks(range(len(rows)), [s["name"][:70] for s in rows], fontsize=6)
+    ax.set_xlabel("seconds since pytest started", fontsize=7)
+    ax.tick_params(axis="x", labelsize=7)
+    ax.set_title(title, fontsize=9)
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    out = io.StringIO()
+    fig.savefig(out, format="svg", bbox_inches="tight")
+    svg = out.getvalue()
+    return svg[svg.index("<svg"):]

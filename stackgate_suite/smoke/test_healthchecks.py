@@ -1,6 +1,7 @@
 """Healthchecks that can fail: each Ollama's check fails while a model it must hold is missing, and each app's
 check fails while a dependency it needs does not answer. A check that cannot fail proves nothing."""
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -26,7 +27,7 @@ def test_ollama_healthcheck_fails_while_a_model_it_guards_is_missing(ollama_spec
 
 
 @pytest.fixture(scope="session")
-def paused_checks(owned_stack, manifest, evidence) -> dict[str, dict]:
+def paused_checks(owned_stack, manifest, evidence, gate_state) -> dict[str, dict]:
     """Pause every store and Ollama an app depends on, run each app's healthcheck meanwhile, thaw them, and run
     the checks again until they pass: app -> {'paused': [...], 'during': (code, out), 'after': (code, out)}.
     Only on a stack this session owns (a reused one needs --stack-owned)."""
@@ -37,6 +38,7 @@ def paused_checks(owned_stack, manifest, evidence) -> dict[str, dict]:
                 future.result()
         except Exception:  # noqa: BLE001, S110 - its own tests report it
             pass
+    t0 = time.time()
     needs = {"ollama", "store"}
     deps = {app.name: [d for d in stack.depends_on(app.name) if manifest.services.get(d) and
                        manifest.services[d].kind in needs] for app in manifest.apps()}
@@ -65,6 +67,7 @@ def paused_checks(owned_stack, manifest, evidence) -> dict[str, dict]:
     with ThreadPoolExecutor(max_workers=min(8, len(deps) or 1)) as pool:
         for app, result in zip(deps, pool.map(thawed, deps)):
             out[app]["after"] = result
+    gate_state.span("healthcheck proof: pause, run, thaw, run again", t0)
     return out
 
 

@@ -16,7 +16,8 @@ def log_windows(stack, manifest, log_watch_s, progress, gate_state) -> dict[str,
     seconds = log_watch_s
     if seconds > 0:
         progress(f"logs: watching every service {seconds:.0f} s more after the last check")
-        time.sleep(seconds)
+        with gate_state.timing("log watch after the last check"):
+            time.sleep(seconds)
     end = time.time()
     windows = {name: (stack.healthy_at(name), end) for name in manifest.services}
     gate_state.log_windows = windows
