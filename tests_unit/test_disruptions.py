@@ -69,3 +69,10 @@ def test_a_declaration_names_a_known_kind_a_known_service_and_why(tmp_path):
     with pytest.raises(ManifestError):
         load_with(tmp_path, DURING.replace('why: "a note sent while its Ollama is frozen is answered 502 and logged"',
                                            'why: ""'))
+
+
+def test_a_window_is_cut_into_plain_stretches_and_the_disruptions_inside_it():
+    pause = disruptions.Disruption("dependency-pause", "every store", 20.0, 25.0)
+    cut = disruptions.segments(10.0, 40.0, [pause, disruptions.Disruption("crash", "ollama", 100.0, 110.0)])
+    assert cut == [(10.0, 19.0, None), (19.0, 30.0, pause), (30.0, 40.0, None)]
+    assert disruptions.segments(10.0, 40.0, []) == [(10.0, 40.0, None)]

@@ -52,6 +52,26 @@ def disrupting(log: list[Disruption], kind: str, target: str) -> Iterator[Disrup
         d.end = time.time()
 
 
+def segments(since: float, until: float, disruptions: list[Disruption],
+             settle_s: float = SETTLE_S) -> list[tuple[float, float, Disruption | None]]:
+    """[since, until] cut into plain stretches and the disruptions' windows inside it (each 1 s wider at its start:
+    the engine's log times are whole seconds, so a line of the disruption's first second is judged as the
+    disruption's, never as a plain one)."""
+    out: list[tuple[float, float, Disruption | None]] = []
+    at = since
+    for d in sorted((d for d in disruptions if d.start < until and (d.end or until) + settle_s > since),
+                    key=lambda d: d.start):
+        start, end = max(at, d.start - 1.0), min(until, (d.end or until) + settle_s)
+        if start > at:
+            out.append((at, start, None))
+        if end > start:
+            out.append((start, end, d))
+        at = max(at, end)
+    if until > at:
+        out.append((at, until, None))
+    return out
+
+
 def scan(stack: Stack, manifest: Manifest, service: str, disruptions: list[Disruption],
          settle_s: float = SETTLE_S) -> Scan:
     """Every error line the service printed during each disruption (its window, plus settle_s), sorted into those

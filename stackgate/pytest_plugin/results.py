@@ -52,6 +52,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
         state.unmetered.append(item.nodeid)
     if report.when == "setup" and report.duration >= 1.0:  # a test that waited for its evidence: on the critical path
         state.span(f"waited: {item.name}", report.start, report.stop)
+    if report.when == "teardown" and not any(item.get_closest_marker(m) for m in ("disruptive", "after_all")):
+        state.last_check_end = max(state.last_check_end, report.stop)  # the log watch runs from the last check on
     if report.when == "call" or report.outcome != "passed":  # what the history keeps of each test
         state.outcomes[item.nodeid] = {"outcome": report.outcome, "seconds": round(report.duration, 3)}
     if metric and (report.when == "call" or report.outcome == "failed"

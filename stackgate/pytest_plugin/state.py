@@ -101,6 +101,7 @@ class SessionState:
     outcomes: dict[str, dict] = field(default_factory=dict)         # nodeid -> {outcome, seconds}: the history's
     steps: dict[str, tuple[float, str]] = field(default_factory=dict)  # 'rt/kind/step' -> (seconds, service)
     evidence_started: float = 0.0                                   # when the round-trip chains were started
+    last_check_end: float = 0.0                                     # when the last non-disruptive test ended
     routing_via: dict[str, str] = field(default_factory=dict)       # app -> what its routing was read from
     spans: list[tuple[str, float, float]] = field(default_factory=list)  # (what, start, end): where the time went
     comparison: Any = None                                          # verdict.history.Comparison with the baseline

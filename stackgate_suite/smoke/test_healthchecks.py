@@ -27,10 +27,11 @@ def test_ollama_healthcheck_fails_while_a_model_it_guards_is_missing(ollama_spec
 
 
 @pytest.fixture(scope="session")
-def paused_checks(owned_stack, manifest, evidence, gate_state) -> dict[str, dict]:
+def paused_checks(owned_stack, manifest, evidence, gate_state, disruption) -> dict[str, dict]:
     """Pause every store and Ollama an app depends on, run each app's healthcheck meanwhile, thaw them, and run
     the checks again until they pass: app -> {'paused': [...], 'during': (code, out), 'after': (code, out)}.
-    Only on a stack this session owns (a reused one needs --stack-owned)."""
+    Only on a stack this session owns (a reused one needs --stack-owned). It is a disruption with its own log window
+    (errors in it are judged against logs.during), so it may run inside the log watch after the last check."""
     stack = owned_stack
     for future in evidence.values():  # the slow evidence finishes before anything is paused
         try:
@@ -42,31 +43,31 @@ def paused_checks(owned_stack, manifest, evidence, gate_state) -> dict[str, dict
     needs = {"ollama", "store"}
     deps = {app.name: [d for d in stack.depends_on(app.name) if manifest.services.get(d) and
                        manifest.services[d].kind in needs] for app in manifest.apps()}
-    paused = sorted({d for ds in deps.values() for d in ds})
     out: dict[str, dict] = {app: {"paused": ds} for app, ds in deps.items()}
-    paused = stack.pause(paused)  # a dependency that is not running at all needs no pause
-    try:
-        with ThreadPoolExecutor(max_workers=len(deps) or 1) as pool:
-            for app, result in zip(deps, pool.map(stack.run_healthcheck, deps)):
-                out[app]["during"] = result
-    finally:
-        stack.unpause(paused)
+    with disruption("dependency-pause", "every store and Ollama an app depends on, at once"):
+        paused = stack.pause(sorted({d for ds in deps.values() for d in ds}))  # one not running needs no pause
+        try:
+            with ThreadPoolExecutor(max_workers=len(deps) or 1) as pool:
+                for app, result in zip(deps, pool.map(stack.run_healthcheck, deps)):
+                    out[app]["during"] = result
+        finally:
+            stack.unpause(paused)
 
-    def thawed(app: str) -> tuple[int, str]:
-        down = sorted(set(deps[app]) - set(paused))
-        if down:  # a dependency that was not running cannot thaw: no point waiting for this app
-            return 1, f"not retried: {', '.join(down)} was not running before the pause"
-        last = [(1, "")]
+        def thawed(app: str) -> tuple[int, str]:
+            down = sorted(set(deps[app]) - set(paused))
+            if down:  # a dependency that was not running cannot thaw: no point waiting for this app
+                return 1, f"not retried: {', '.join(down)} was not running before the pause"
+            last = [(1, "")]
 
-        def passes() -> bool:
-            last[0] = stack.run_healthcheck(app)
-            return last[0][0] == 0
-        wait_until(passes, timeout=60, pause=1)
-        return last[0]
+            def passes() -> bool:
+                last[0] = stack.run_healthcheck(app)
+                return last[0][0] == 0
+            wait_until(passes, timeout=60, pause=1)
+            return last[0]
 
-    with ThreadPoolExecutor(max_workers=min(8, len(deps) or 1)) as pool:
-        for app, result in zip(deps, pool.map(thawed, deps)):
-            out[app]["after"] = result
+        with ThreadPoolExecutor(max_workers=min(8, len(deps) or 1)) as pool:
+            for app, result in zip(deps, pool.map(thawed, deps)):
+                out[app]["after"] = result
     gate_state.span("healthcheck proof: pause, run, thaw, run again", t0)
     return out
 
