@@ -38,6 +38,25 @@ def evidence(request: pytest.FixtureRequest, stack: Stack, http: httpx.Client, m
     return futures
 
 
+EVIDENCE_USERS = ("evidence", "chains", "rendered", "roundtrip_step")
+STARTED = pytest.StashKey[bool]()
+
+
+@pytest.fixture(autouse=True)
+def slow_evidence_starts_with_the_stack(request: pytest.FixtureRequest) -> None:
+    """The first test that needs the running stack also starts the slow evidence (every round-trip chain and the
+    browser), when a later test reads it: the chains' LLM work then overlaps the checks that run before that test,
+    instead of waiting for it."""
+    config = request.config
+    if config.stash.get(STARTED, False) or "stack" not in request.fixturenames:
+        return
+    config.stash[STARTED] = True
+    if not any(name in getattr(item, "fixturenames", ()) for item in request.session.items for name in EVIDENCE_USERS):
+        return
+    if request.getfixturevalue("stack_start").stack is not None:  # a stack that did not start has no evidence
+        request.getfixturevalue("evidence")
+
+
 @pytest.fixture(scope="session")
 def chains(request: pytest.FixtureRequest, evidence: dict) -> dict:
     """(roundtrip, kind) -> step id -> StepResult, once every chain has run (each step's latency is kept for the
