@@ -76,3 +76,12 @@ def test_a_window_is_cut_into_plain_stretches_and_the_disruptions_inside_it():
     cut = disruptions.segments(10.0, 40.0, [pause, disruptions.Disruption("crash", "ollama", 100.0, 110.0)])
     assert cut == [(10.0, 19.0, None), (19.0, 30.0, pause), (30.0, 40.0, None)]
     assert disruptions.segments(10.0, 40.0, []) == [(10.0, 40.0, None)]
+
+
+def test_a_line_in_two_windows_is_expected_when_either_disruption_declares_it(tmp_path):
+    m = load_with(tmp_path, DURING)
+    stack = LoggingStack([(104.0, "ERROR POST /notes failed: Ollama at http://ollama:11434 (OLLAMA_URL) unreachable")])
+    restart = disruptions.Disruption("store-restart", "redis", 90.0, 100.0)  # its settle time reaches 105 s
+    pause = disruptions.Disruption("ollama-pause", "ollama", 103.0, 110.0)
+    got = disruptions.scan(stack, m, "notes-service", [restart, pause])
+    assert got.unexpected == [] and [label for label, _, _ in got.expected] == ["ollama-pause of ollama"]

@@ -74,19 +74,22 @@ def segments(since: float, until: float, disruptions: list[Disruption],
 
 def scan(stack: Stack, manifest: Manifest, service: str, disruptions: list[Disruption],
          settle_s: float = SETTLE_S) -> Scan:
-    """Every error line the service printed during each disruption (its window, plus settle_s), sorted into those
-    the manifest expects of that disruption and the rest."""
-    out = Scan()
+    """Every error line the service printed during the disruptions (each one's window, plus settle_s), sorted into
+    those a disruption whose window holds the line is declared to cause, and the rest (windows may overlap: a line
+    after one restart's settle time may be the next one's)."""
+    windows: dict[str, list[Disruption]] = {}
     for d in disruptions:
         until = (d.end or time.time()) + settle_s
         for line in stack.logs(service, since=d.start, until=until):
-            if not manifest.is_error_line(line):
-                continue
-            declared = manifest.expected_during(d.kind, d.target, service, line)
-            if declared is not None:
-                out.expected.append((d.label, line, declared.why))
-            else:
-                out.unexpected.append((d.label, line))
+            if manifest.is_error_line(line) and d not in windows.setdefault(line, []):
+                windows[line].append(d)
+    out = Scan()
+    for line, ds in windows.items():
+        declared = next(((d, e) for d in ds if (e := manifest.expected_during(d.kind, d.target, service, line))), None)
+        if declared is not None:
+            out.expected.append((declared[0].label, line, declared[1].why))
+        else:
+            out.unexpected.append((" / ".join(d.label for d in ds), line))
     return out
 
 
