@@ -144,3 +144,21 @@ def test_the_trend_chart_is_an_inline_svg_from_matplotlib():
     svg = trend_svg("start-up", ["r1", "r2", "r3"], {"rag-service": [10.0, None, 31.0], "ollama": [8.0, 8.5, 8.2]})
     assert svg.startswith("<svg") and "rag-service" in svg and "<?xml" not in svg
     assert trend_svg("one run", ["r1"], {"x": [1.0]}) == ""
+
+
+def own(n: int, total: float, own_start: float) -> Record:
+    r = run(n, startup=total)
+    r.own_start_s = {"rag-service": own_start}
+    return r
+
+
+def test_a_service_slow_on_its_own_is_a_regression_against_slow_baseline_runs():
+    """Measured live: baseline runs with rag-service healthy at 33.9 s and 25.0 s from `up` (a busy machine), then
+    one with it started 20 s late at 37.1 s: within 1.5 x + 5 s of `up`, but 24.2 s after its dependencies were
+    healthy against 2.4 s and 3.6 s."""
+    (found,) = history.compare(own(3, 37.1, 24.2), [own(1, 33.9, 2.4), own(2, 25.0, 3.6)], BOUNDS).regressions
+    assert "rag-service: expected healthy, after its dependencies were, within 1.5" in found and "24.2 s" in found
+
+
+def test_a_slow_machine_that_slows_every_dependency_is_no_regression():
+    assert history.compare(own(3, 40.0, 3.0), [own(1, 16.0, 2.4), own(2, 17.0, 3.6)], BOUNDS).regressions == []

@@ -118,6 +118,18 @@ class Stack:
     def client(self) -> docker.DockerClient:
         return docker.from_env(timeout=60)
 
+    def own_start_s(self) -> dict[str, float]:
+        """service -> seconds from the moment the last of its dependencies was healthy to its own healthy (from `up`
+        for a service without any): its own start, apart from a slow machine or a slow dependency."""
+        out = {}
+        for name, t in self.healthy_after_s.items():
+            try:
+                deps = [self.healthy_after_s[d] for d in self.depends_on(name) if d in self.healthy_after_s]
+            except (NotImplementedError, KeyError):
+                deps = []
+            out[name] = round(t - max(deps, default=0.0), 1)
+        return out
+
     def healthy_at(self, service: str) -> float:
         """Epoch time at which a service became healthy (its 'after initialization' point)."""
         if service in self.healthy_after_s:

@@ -56,6 +56,7 @@ def record_of(state: SessionState, config: pytest.Config) -> history.Record:
         metrics={m.metric: m.status for m in v.statuses} if v else {},
         tests=dict(state.outcomes),
         startup_s=dict(stack.healthy_after_s) if stack is not None and not stack.reused else {},
+        own_start_s=dict(start.own_start_s) if start and stack is not None and not stack.reused else {},
         steps_s={k: s for k, (s, _svc) in state.steps.items()},
         step_services={k: svc for k, (_s, svc) in state.steps.items()},
         isolation=[{"layout": r["layout"], "idle_p50_s": r["idle"]["p50_s"], "idle_p95_s": r["idle"]["p95_s"],
@@ -120,7 +121,8 @@ def since_html(state: SessionState) -> str:
     head = (f"<h2>Since the last release</h2><p>Against {len(c.baseline)} kept run(s) of the same gate, manifest and "
             f"profile (the median of each figure); the last: {html.escape(c.baseline[-1])}.</p>")
     deltas = [[d.what, "-" if d.base is None else f"{d.base:.2f}", "-" if d.now is None else f"{d.now:.2f}", d.change]
-              for d in (*c.startup, *c.steps, *c.isolation)]
+              for d in (*c.startup, *(history.Delta(f"{d.what} (own start)", d.base, d.now) for d in c.own_start), *c.steps,
+                        *c.isolation)]
     runs = state.history_runs
     labels = [r.id for r in runs]
     charts = trend_svg("Seconds from `up` to healthy, per service", labels,

@@ -102,6 +102,11 @@ def stack_start(pytestconfig: pytest.Config, manifest: Manifest, stack_profiles:
         yield record
         return
     record.stack, record.seconds = stack, time.time() - started
+    if not stack.reused:
+        try:
+            record.own_start_s = stack.own_start_s()  # while the containers (and their depends_on labels) exist
+        except Exception:  # noqa: BLE001 - a figure for the history, never a reason to fail the start
+            record.own_start_s = {}
     record.bound_s, record.first_run = stack.bound_s, stack.first_run
     record.backends = ollama_backends(manifest) if stack.publishes_ollamas else {
         o: "not read over HTTP: its swarm replicas publish no host port (the stand-in label below names what runs)"

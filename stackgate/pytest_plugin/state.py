@@ -43,6 +43,7 @@ class StartRecord:
     backends: dict[str, str] = field(default_factory=dict)    # Ollama -> what answers (real / stand-in)
     images: dict[str, str] = field(default_factory=dict)      # service -> image ref (id)
     standins: dict[str, str] = field(default_factory=dict)    # service -> what it stands in for
+    own_start_s: dict[str, float] = field(default_factory=dict)  # service -> healthy after its dependencies were
 
 
 class Recovery(NamedTuple):

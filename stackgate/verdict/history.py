@@ -35,6 +35,7 @@ class Record:
     metrics: dict[str, str] = field(default_factory=dict)          # metric -> status
     tests: dict[str, dict] = field(default_factory=dict)           # nodeid -> {outcome, seconds}
     startup_s: dict[str, float] = field(default_factory=dict)      # service -> seconds from `up` to healthy
+    own_start_s: dict[str, float] = field(default_factory=dict)    # service -> healthy after its dependencies were
     steps_s: dict[str, float] = field(default_factory=dict)        # 'roundtrip/kind/step' -> seconds of its request
     step_services: dict[str, str] = field(default_factory=dict)    # 'roundtrip/kind/step' -> the service it asks
     isolation: list[dict] = field(default_factory=list)            # layout, idle / loaded p50 / p95
@@ -60,7 +61,7 @@ class Record:
         """A record from its JSON; TypeError / ValueError for one that is not a record of this shape."""
         known = {k: raw[k] for k in cls.__dataclass_fields__ if k in raw}
         record = cls(**known)
-        for name in ("metrics", "tests", "startup_s", "steps_s", "step_services", "backends"):
+        for name in ("metrics", "tests", "startup_s", "own_start_s", "steps_s", "step_services", "backends"):
             if not isinstance(getattr(record, name), dict):
                 raise ValueError(f"{name} is not a mapping")
         if not all(isinstance(t, dict) and "outcome" in t for t in record.tests.values()):
@@ -154,6 +155,7 @@ class Comparison:
     newly_passing: list[str] = field(default_factory=list)
     unstable: list[tuple[str, int]] = field(default_factory=list)               # nodeid, status changes
     startup: list[Delta] = field(default_factory=list)
+    own_start: list[Delta] = field(default_factory=list)   # each service's own start (after its dependencies)
     steps: list[Delta] = field(default_factory=list)
     isolation: list[Delta] = field(default_factory=list)
     security_new: list[str] = field(default_factory=list)
@@ -203,6 +205,9 @@ def compare(current: Record, base: list[Record], bounds: History, kept: list[Rec
     for service in sorted(set(current.startup_s) | {s for r in base for s in r.startup_s}):
         out.startup.append(Delta(service, _median(r.startup_s.get(service) for r in base),
                                  current.startup_s.get(service)))
+    for service in sorted(set(current.own_start_s) | {s for r in base for s in r.own_start_s}):
+        out.own_start.append(Delta(service, _median(r.own_start_s.get(service) for r in base),
+                                   current.own_start_s.get(service)))
     for step in sorted(set(current.steps_s) | {s for r in base for s in r.steps_s}):
         out.steps.append(Delta(step, _median(r.steps_s.get(step) for r in base), current.steps_s.get(step),
                                current.step_services.get(step, step.split("/", 1)[0])))
@@ -226,10 +231,12 @@ def regressions(c: Comparison, bounds: History) -> list[str]:
     """Findings for each figure past its bound (slower than ratio × baseline AND more than slack seconds above),
     and for each new security finding."""
     out = []
-    for d in c.startup:
+    own = any(d.base is not None and d.now is not None for d in c.own_start)
+    for d in c.own_start if own else c.startup:  # its own start when recorded: a slow machine slows every service
         if d.base is not None and d.now is not None and d.now > d.base * bounds.startup_ratio \
                 and d.now - d.base > bounds.startup_slack_s:
-            out.append(finding("regressions", d.what, f"healthy within {bounds.startup_ratio:g} × its baseline "
+            what = "healthy, after its dependencies were," if own else "healthy"
+            out.append(finding("regressions", d.what, f"{what} within {bounds.startup_ratio:g} × its baseline "
                                f"{d.base:.1f} s (+{bounds.startup_slack_s:g} s)", f"{d.now:.1f} s"))
     for d in c.steps:
         if d.base is not None and d.now is not None and d.now > d.base * bounds.step_ratio \
