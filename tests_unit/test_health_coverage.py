@@ -55,3 +55,24 @@ def test_health_covers_replaces_the_default_and_must_name_services(tmp_path):
     path.write_text(path.read_text().replace("health_covers: [postgres]", "health_covers: [postgress]"))
     with pytest.raises(ManifestError, match="health_covers names 'postgress'"):
         manifest.load(path)
+
+
+def test_each_pause_has_its_own_window_and_an_app_unhealthy_before_it_proves_nothing():
+    stack = FakeStack()
+    stack.covers["notes-service"] = {"postgres", "ollama", "always-down"}
+    stack.paused.add("always-down")  # notes-service fails its healthcheck before any pause
+    opened: list[str] = []
+
+    class Window:
+        def __init__(self, dep: str) -> None:
+            opened.append(dep)
+
+        def __enter__(self) -> None:
+            return None
+
+        def __exit__(self, *exc) -> None:
+            return None
+    cov = health_coverage.measure(stack, ["notes-service", "ner-graph-service"], thaw_timeout=0, window=Window)
+    assert opened == [s.name for s in stack.manifest.services.values() if s.kind in ("store", "ollama")]
+    assert cov.ignored("notes-service") == ["ollama", "postgres"]  # failing all along: no evidence of coverage
+    assert cov.not_thawed["notes-service"].startswith("after") and cov.ignored("ner-graph-service") == []

@@ -24,6 +24,7 @@ class Disruption:
     target: str
     start: float
     end: float | None = None
+    suite: str = ""          # the suite that caused it (smoke's healthcheck proof is judged by smoke's log scan)
 
     @property
     def label(self) -> str:
@@ -40,11 +41,11 @@ class Scan:
 
 
 @contextmanager
-def disrupting(log: list[Disruption], kind: str, target: str) -> Iterator[Disruption]:
+def disrupting(log: list[Disruption], kind: str, target: str, suite: str = "") -> Iterator[Disruption]:
     """Record a disruption's window around the block (the block includes the wait until things work again)."""
     if kind not in KINDS:
         raise ValueError(f"disruption kind {kind!r} is not one of {', '.join(KINDS)}")
-    d = Disruption(kind, target, time.time())
+    d = Disruption(kind, target, time.time(), suite=suite)
     log.append(d)
     try:
         yield d
@@ -93,12 +94,20 @@ def scan(stack: Stack, manifest: Manifest, service: str, disruptions: list[Disru
     return out
 
 
+def settled(disruptions: list[Disruption], settle_s: float = SETTLE_S) -> None:
+    """Wait until the last disruption's settle time has passed, so that its window's lines have been printed."""
+    last = max((d.end or time.time() for d in disruptions), default=0.0)
+    time.sleep(max(0.0, last + settle_s - time.time()))
+
+
 def judged(stack: Stack, manifest: Manifest, service: str, disruptions: list[Disruption],
-           scans: dict[str, Scan]) -> tuple[Scan, str]:
-    """The service's scan of these disruptions (kept in scans for the report) and, when it logged an error no
-    declaration expects, the finding's 'seen' text; '' when clean."""
+           scans: dict[str, Scan], key: str = "") -> tuple[Scan, str]:
+    """The service's scan of these disruptions (kept in scans under key, default the service, for the report) and,
+    when it logged an error no declaration expects, the finding's 'seen' text; '' when clean. It waits for the
+    last window's settle time first."""
+    settled(disruptions)
     result = scan(stack, manifest, service, disruptions)
-    scans[service] = result
+    scans[key or service] = result
     if not result.unexpected:
         return result, ""
     first = " | ".join(f"[{label}] {line[:160]}" for label, line in result.unexpected[:3])

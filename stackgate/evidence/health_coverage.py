@@ -3,7 +3,9 @@ says which dependency each app's health covers (fails while it is gone) and whic
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 
 from stackgate.core.wait import wait_until
@@ -19,10 +21,11 @@ class Cell:
     code: int
     output: str
     required: bool   # the manifest (or its depends_on) says the app's health must cover this dependency
+    was_healthy: bool = True  # its healthcheck passed just before the pause (else a failure proves nothing)
 
     @property
     def covered(self) -> bool:
-        return self.code != 0
+        return self.was_healthy and self.code != 0
 
 
 @dataclass
@@ -50,26 +53,34 @@ def must_cover(stack: Stack, app: str) -> list[str]:
             and stack.manifest.services[d].kind in PAUSED_KINDS]
 
 
-def measure(stack: Stack, apps: list[str], thaw_timeout: float = 60) -> Coverage:
-    """Pause each store and Ollama of the manifest on its own, run every app's healthcheck meanwhile (in parallel),
-    thaw it and wait until every app's healthcheck passes again before the next."""
+def measure(stack: Stack, apps: list[str], thaw_timeout: float = 60,
+            window: Callable[[str], AbstractContextManager] = lambda dep: nullcontext()) -> Coverage:
+    """Pause each store and Ollama of the manifest on its own (inside window(dep): its log window), run every
+    app's healthcheck meanwhile (in parallel), thaw it and wait until every app's healthcheck passes again before
+    the next; an app that was not healthy before a pause cannot show that it covers what was paused."""
     out = Coverage(must_cover={a: must_cover(stack, a) for a in apps})
     deps = [s.name for s in stack.manifest.services.values() if s.kind in PAUSED_KINDS]
     with ThreadPoolExecutor(max_workers=max(1, len(apps))) as pool:
+        healthy = {a: last is None for a, last in zip(apps, pool.map(lambda a: _passes_again(stack, a, thaw_timeout),
+                                                                     apps))}
+        out.not_thawed.update({a: "not healthy before the first pause" for a, ok in healthy.items() if not ok})
         for dep in deps:
-            frozen = stack.pause([dep])
-            if not frozen:
-                out.not_paused[dep] = "not running"
-                continue
-            try:
-                results = list(pool.map(stack.run_healthcheck, apps))
-            finally:
-                stack.unpause(frozen)
-            for app, (code, text) in zip(apps, results):
-                out.cells.setdefault(app, {})[dep] = Cell(code, text[:200], dep in out.must_cover[app])
-            for app, last in zip(apps, pool.map(lambda a: _passes_again(stack, a, thaw_timeout), apps)):
-                if last is not None:
-                    out.not_thawed[app] = f"after {dep}'s thaw: {last}"
+            with window(dep):
+                frozen = stack.pause([dep])
+                if not frozen:
+                    out.not_paused[dep] = "not running"
+                    continue
+                try:
+                    results = list(pool.map(stack.run_healthcheck, apps))
+                finally:
+                    stack.unpause(frozen)
+                for app, (code, text) in zip(apps, results):
+                    out.cells.setdefault(app, {})[dep] = Cell(code, text[:200], dep in out.must_cover[app],
+                                                              healthy[app])
+                for app, last in zip(apps, pool.map(lambda a: _passes_again(stack, a, thaw_timeout), apps)):
+                    healthy[app] = last is None
+                    if last is not None:
+                        out.not_thawed[app] = f"after {dep}'s thaw: {last}"
     return out
 
 

@@ -60,7 +60,7 @@ def from_traffic(stack: Stack, services: list[str], ollamas: list[str], since: f
         seen = {o: [a for a in accesses[o] if ip is not None and a.client_ip == ip] for o in ollamas}
         obs = Observation(svc, ip, "traffic", seen, via="the round-trips' own requests")
         want = set(stack.manifest.services[svc].routes.values())
-        if want <= obs.ollamas_worked() or obs.ollamas_reached() - want:
+        if want and (want <= obs.ollamas_worked() or obs.ollamas_reached() - want):
             out[svc] = obs
     return out
 

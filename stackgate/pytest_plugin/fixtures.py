@@ -81,7 +81,7 @@ def gate_state(pytestconfig: pytest.Config) -> SessionState:
 
 
 @pytest.fixture(scope="session")
-def disruption(gate_state: SessionState) -> Callable[[str, str], AbstractContextManager]:
+def disruption(gate_state: SessionState) -> Callable[..., AbstractContextManager]:
     """`with disruption(kind, target):` around a disruption and the wait until things work again: its window is
     kept, and the logs written in it are judged against the manifest's `logs.during` (evidence.disruptions)."""
     return partial(disrupting, gate_state.disruptions)

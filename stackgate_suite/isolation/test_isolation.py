@@ -56,6 +56,7 @@ def test_no_undeclared_error_lines_while_the_vision_burst_runs(service_spec, sta
     windows = [d for d in gate_state.disruptions if d.kind == "burst"]
     if not windows:
         pytest.skip("no isolation burst ran in this session")
-    _, seen = judged(stack, manifest, service_spec.name, windows, {})
+    _, seen = judged(stack, manifest, service_spec.name, windows, gate_state.disruption_scans,
+                     key=f"{service_spec.name} (burst)")
     assert not seen, finding("logs-clean", service_spec.name, "only the error lines logs.during declares for the "
                              "vision burst", seen)

@@ -16,8 +16,8 @@ def coverage(owned_stack, manifest, gate_state, disruption) -> health_coverage.C
     """The matrix app x dependency, measured once (kept for the report's health-coverage table); the frontend is
     measured too (its health covers the apps it proxies, so it shows what reaches it)."""
     apps = [s.name for s in manifest.services.values() if s.kind in ("app", "frontend")]
-    with disruption("dependency-pause", "each store and Ollama in turn"):
-        gate_state.health_coverage = health_coverage.measure(owned_stack, apps)
+    gate_state.health_coverage = health_coverage.measure(owned_stack, apps,
+                                                         window=lambda dep: disruption("dependency-pause", dep))
     return gate_state.health_coverage
 
 
@@ -33,7 +33,9 @@ def test_an_apps_health_fails_while_each_dependency_it_must_cover_is_paused(app_
     assert not ignored, finding(
         "services-running", name, f"its healthcheck to fail while {', '.join(ignored)} is paused (it must cover "
         f"{', '.join(need)})", "; ".join(f"{d} paused: exit {coverage.cells[name][d].code} "
-                                         f"{coverage.cells[name][d].output[:80] or '(healthy)'}" for d in ignored))
+                                         f"{coverage.cells[name][d].output[:80] or '(healthy)'}"
+                                         + ("" if coverage.cells[name][d].was_healthy else
+                                            " (it was not healthy before the pause: no evidence)") for d in ignored))
     assert not unpaused, finding("services-running", name, f"{', '.join(unpaused)} running to be paused",
                                  ", ".join(f"{d}: {coverage.not_paused[d]}" for d in unpaused))
 

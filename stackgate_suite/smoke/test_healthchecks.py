@@ -44,7 +44,7 @@ def paused_checks(owned_stack, manifest, evidence, gate_state, disruption) -> di
     deps = {app.name: [d for d in stack.depends_on(app.name) if manifest.services.get(d) and
                        manifest.services[d].kind in needs] for app in manifest.apps()}
     out: dict[str, dict] = {app: {"paused": ds} for app, ds in deps.items()}
-    with disruption("dependency-pause", "every store and Ollama an app depends on, at once"):
+    with disruption("dependency-pause", "every store and Ollama an app depends on, at once", "smoke"):
         paused = stack.pause(sorted({d for ds in deps.values() for d in ds}))  # one not running needs no pause
         try:
             with ThreadPoolExecutor(max_workers=len(deps) or 1) as pool:

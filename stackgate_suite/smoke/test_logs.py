@@ -6,7 +6,7 @@ import time
 import pytest
 
 from stackgate.core.metrics import finding
-from stackgate.evidence.disruptions import segments
+from stackgate.evidence.disruptions import SETTLE_S, segments
 
 pytestmark = [pytest.mark.smoke, pytest.mark.metric("logs-clean"), pytest.mark.after_all]
 
@@ -16,7 +16,8 @@ def log_windows(stack, manifest, log_watch_s, progress, gate_state) -> dict[str,
     """Keep watching until --watch-logs seconds after the last check (the healthcheck proofs, which disturb the stack
     in a window of their own, run inside that time); then service -> (healthy at, end) to scan."""
     seconds = log_watch_s
-    end = max(gate_state.last_check_end or time.time(), time.time() - seconds) + seconds
+    end = max(max(gate_state.last_check_end or time.time(), time.time() - seconds) + seconds,
+              max((d.end or time.time() for d in gate_state.disruptions), default=0.0) + SETTLE_S)
     if end > time.time():
         progress(f"logs: watching every service {end - time.time():.0f} s more ({seconds:.0f} s after the last check)")
         with gate_state.timing("log watch after the last check (the rest of it)"):

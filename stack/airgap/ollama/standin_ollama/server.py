@@ -228,8 +228,9 @@ def threads_of(manifest: dict, options: dict) -> int:
 async def load_only(name: str, manifest: dict, ka: float) -> None:
     """An empty prompt: load the model (or, with keep_alive 0, unload it), as Ollama does."""
     blob = store.weights_blob(manifest)
-    if blob is None and store.model_of(manifest).kind == "llm":
-        raise APIError(500, missing_weights(name, manifest) or f'model "{name}" cannot be loaded')
+    problem = missing_weights(name, manifest)
+    if problem is not None and (store.model_of(manifest).kind == "llm" or manifest.get("layers")):
+        raise APIError(500, problem)  # an LLM without weights, or a model whose declared weights are gone
     if blob is None:
         LOADED.touch(name, ka)
     elif ka == 0:
