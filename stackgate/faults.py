@@ -163,7 +163,7 @@ CLEAN_GROUPS = ("static-clean", "clean")  # false-alarm checks: no fault, no fai
 SUITES = {"smoke": SMOKE, "resilience": [*SMOKE, f"{SUITE}/resilience"], "isolation": [*SMOKE, f"{SUITE}/isolation"],
           "rollback": [*SMOKE, f"{SUITE}/rollback"], "release": RELEASE,
           "scale": [*SMOKE, f"{SUITE}/scale"],
-          "rollback-only": [f"{SUITE}/rollback"]}  # a fault's suite
+          "rollback-only": [f"{SUITE}/rollback"], "isolation-only": [f"{SUITE}/isolation"]}  # a fault's suite
 
 
 # --- running ----------------------------------------------------------------------------------

@@ -299,7 +299,7 @@ CATALOGUE: tuple[Fault, ...] = (
           "the LLM Ollama's CPU",
           (replace_in(".env", "OLLAMA_VISION_CPUSET=0", "OLLAMA_VISION_CPUSET=1"),),
           (r"test_llm_latency_under_a_vision_burst_stays_within_its_bound",), "isolation", "ner-graph-service",
-          group="I", suite="isolation"),
+          group="I", suite="isolation-only"),  # the isolation tests alone: the release gate runs the same ones
     Fault("ollamas-cpuset-shared", "the compose file pins ollama-vision to the LLM Ollama's CPU",
           (set_key("ollama-vision", "cpuset", "1"),),
           (r"test_each_ollama_runs_on_cpus_of_its_own",), "compose-contract", "ollama-vision"),

@@ -6,6 +6,7 @@ timed LLM request, idle and under load, and the bound the manifest sets on the l
 
 from __future__ import annotations
 
+import os
 import statistics
 import threading
 import time
@@ -36,6 +37,15 @@ class Timing:
 
     latencies: list[float] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+
+    @property
+    def attempts(self) -> list:
+        """Every timed send, answered or failed."""
+        return [*self.latencies, *self.failures]
+
+    def extend(self, other: Timing) -> None:
+        self.latencies += other.latencies
+        self.failures += other.failures
 
     @property
     def p50(self) -> float:
@@ -95,26 +105,45 @@ def time_requests(send_one: Callable[[], httpx.Response], expect: int, n: int) -
 
 
 def measure(http_factory: Callable[[], httpx.Client], manifest: Manifest, iso: Isolation,
-            values: Mapping[str, str], warmup_s: float = 1.0) -> tuple[Timing, Timing, Load]:
-    """(idle, loaded, load): the timed request idle, then again while `workers` threads send the burst."""
+            values: Mapping[str, str], warmup_s: float = 1.0, block: int = 5,
+            sender_cpus: set[int] | None = None) -> tuple[Timing, Timing, Load]:
+    """(idle, loaded, load): the timed request in alternating blocks of `block` samples, idle and while `workers`
+    threads send the burst, until each phase has `samples`. Alternating blocks share the machine's drift (another
+    process, a cache) between the phases instead of giving it to one. The burst's senders run on sender_cpus (the
+    vision side's), so that the gate's own load generation does not take the LLM's CPU."""
     http = http_factory()
     if len(iso.timed) > 1:
         fire(http, manifest, iso.timed[:-1], values)
     timed = iso.timed[-1]
     one = lambda: send(http, manifest, timed, values)  # noqa: E731
     one()  # the model is loaded and warm before anything is timed
-    idle = time_requests(one, timed.expect, iso.samples)
-    load, stop = Load(), threading.Event()
+    idle, loaded, load = Timing(), Timing(), Load()
 
-    def worker() -> None:
-        with http_factory() as client:
-            while not stop.is_set():
-                for req in iso.load:
-                    if stop.is_set():
-                        return
-                    load.send(client, manifest, req, values)
+    def burst(stop: threading.Event) -> Callable[[], None]:
+        def worker() -> None:
+            if sender_cpus:
+                os.sched_setaffinity(0, sender_cpus)  # this thread only (Linux: 0 is the calling thread)
+            with http_factory() as client:
+                while not stop.is_set():
+                    for req in iso.load:
+                        if stop.is_set():
+                            return
+                        load.send(client, manifest, req, values)
+        return worker
 
-    with running(iso.workers, worker, stop=stop, join_s=120):
-        time.sleep(warmup_s)
-        loaded = time_requests(one, timed.expect, iso.samples)
+    while len(idle.attempts) < iso.samples or len(loaded.attempts) < iso.samples:
+        idle.extend(time_requests(one, timed.expect, min(block, iso.samples - len(idle.attempts))))
+        stop = threading.Event()
+        with running(iso.workers, burst(stop), stop=stop, join_s=120):
+            time.sleep(warmup_s)
+            loaded.extend(time_requests(one, timed.expect, min(block, iso.samples - len(loaded.attempts))))
     return idle, loaded, load
+
+
+def cpus_of(cpuset: str) -> set[int]:
+    """The CPUs of a cpuset string ("0", "0-3", "0,2-3"); empty for an empty one (no pinning)."""
+    out: set[int] = set()
+    for part in filter(None, (p.strip() for p in cpuset.split(","))):
+        lo, _, hi = part.partition("-")
+        out |= set(range(int(lo), int(hi or lo) + 1))
+    return out

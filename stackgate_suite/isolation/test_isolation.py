@@ -1,13 +1,14 @@
 """Isolation (release gate): the LLM answers as fast under a burst of vision work as on an idle stack, within the
 manifest's bound. It is why the stack has two Ollamas: LLM and vision work must not compete for CPU (or GPU)."""
 
+import os
 
 import pytest
 
 from stackgate.core.http import client as http_client
 from stackgate.core.metrics import finding
 from stackgate.evidence.disruptions import judged
-from stackgate.evidence.isolation import measure
+from stackgate.evidence.isolation import cpus_of, measure
 
 pytestmark = [pytest.mark.isolation, pytest.mark.slow]
 
@@ -22,8 +23,11 @@ def test_llm_latency_under_a_vision_burst_stays_within_its_bound(owned_stack, ma
         pytest.skip("the manifest declares no isolation measurement")
     timed = iso.timed[-1].service
     values = {"number": str(int(run_facts["number"]) + 700), "vendor": run_facts["vendor"] + "ISO"}
+    # the burst's senders run on the vision side's CPUs (the first load service's cpuset), not on the LLM's
+    side = owned_stack.containers()[iso.load[0].service].attrs.get("HostConfig", {}).get("CpusetCpus") or ""
+    senders = cpus_of(side) & os.sched_getaffinity(0)
     with disruption("burst", ", ".join(sorted({r.service for r in iso.load}))):
-        idle, loaded, load = measure(http_client, manifest, iso, values)
+        idle, loaded, load = measure(http_client, manifest, iso, values, sender_cpus=senders or None)
     bound = iso.bound_s(idle.p95)
     gate_state.isolation.append({
         "layout": "separated", "service": timed, "idle": idle.summary(), "loaded": loaded.summary(),
