@@ -246,3 +246,46 @@ def test_past_max_loaded_models_the_least_recently_used_idle_model_is_unloaded(b
             await sched.release(name, ctx, -1)
         assert sorted(sched.loaded()) == ["a:latest", "c:latest"]
     asyncio.run(scenario())
+
+
+def test_a_queued_request_whose_client_went_away_is_cancelled_with_499_and_leaves_the_queue(blob, monkeypatch):
+    from standin_ollama import server
+
+    monkeypatch.setenv("OLLAMA_NUM_PARALLEL", "1")
+    sched = engine.Scheduler(loader=lambda p, n=1: FakeContext())
+
+    class GoneRequest:
+        """A request whose body was read and whose client then closed its connection."""
+
+        async def receive(self) -> dict:
+            await asyncio.sleep(0.05)
+            return {"type": "http.disconnect"}
+
+    async def queued():
+        ctx, _ = await sched.acquire("a:latest", blob)  # waits: the only slot is held
+        yield "never"
+
+    async def scenario() -> None:
+        held, _ = await sched.acquire("a:latest", blob)
+        with pytest.raises(server.APIError) as err:
+            await asyncio.wait_for(server.whole(GoneRequest(), queued()), 2)
+        assert (err.value.status, err.value.message) == (499, "request canceled")
+        assert sched.waiting == 0  # it left the queue: the next request after the holder gets the slot
+        await sched.release("a:latest", held, 5)
+        again, _ = await asyncio.wait_for(sched.acquire("a:latest", blob), 1)
+        await sched.release("a:latest", again, 5)
+    asyncio.run(scenario())
+
+
+def test_an_answer_read_before_the_client_goes_away_is_returned_whole():
+    from standin_ollama import server
+
+    class StayingRequest:
+        async def receive(self) -> dict:
+            await asyncio.sleep(10)
+            return {"type": "http.disconnect"}
+
+    async def pieces():
+        yield "Hello "
+        yield "there."
+    assert asyncio.run(server.whole(StayingRequest(), pieces())) == "Hello there."

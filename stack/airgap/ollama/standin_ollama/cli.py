@@ -59,6 +59,10 @@ def serve() -> int:
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     print(f'time={stamp} level=INFO source=standin msg="Listening on {name}:{port} (version {VERSION})"'
           f' backend="{BACKEND}"', file=sys.stderr, flush=True)
+    if os.environ.get("OLLAMA_STANDIN_ADVERSARY"):
+        print(f'time={stamp} level=WARN source=standin msg="adversary mode '
+              f'{os.environ["OLLAMA_STANDIN_ADVERSARY"]}: every text answer is wrong on purpose (faults only)"',
+              file=sys.stderr, flush=True)
     uvicorn.run(create_app(), host=name, port=port, log_level="warning", access_log=False)
     return 0
 

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from . import BACKEND, VERSION, engine, store
+from . import BACKEND, VERSION, adversary, engine, store
 from .catalogue import Model, lookup
 from .engine import Busy, Scheduler, Stats, stream_chat
 from .gin import gin_line
@@ -27,6 +27,8 @@ from .names import normalise
 
 LOADED = store.Loaded()  # models answered without weights (images through tesseract, embeddings): for /api/ps
 SCHED = Scheduler()  # models with weights: loaded llama.cpp contexts
+ADVERSARY = adversary.mode()  # faults only: every text answer replaced by a plausible wrong one
+MEMORY = adversary.Memory()  # the real answers given (the adversary's mode `other` hands them to other requests)
 
 
 class APIError(Exception):
@@ -146,6 +148,28 @@ def ndjson(items: AsyncIterator[dict]) -> StreamingResponse:
     return StreamingResponse(gen(), media_type="application/x-ndjson")
 
 
+async def whole(request: Request, pieces: AsyncIterator[str]) -> str:
+    """An answer's pieces joined; APIError 499 "request canceled" when the client goes away first: Ollama cancels
+    the request of a closed connection (queued or generating) and answers so, its slot freed for the next one."""
+    async def joined() -> str:
+        return "".join([p async for p in pieces])
+
+    async def gone() -> None:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+
+    reading, watching = asyncio.ensure_future(joined()), asyncio.ensure_future(gone())
+    try:
+        await asyncio.wait({reading, watching}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watching.cancel()
+    if reading.done() or watching.cancelled() or watching.exception() is not None:
+        return await reading  # read to its end: only a disconnect cancels it
+    reading.cancel()
+    await asyncio.gather(reading, return_exceptions=True)
+    raise APIError(499, "request canceled")
+
+
 def chunks(text: str) -> list[str]:
     """Split an answer into streamed pieces (words with their following space)."""
     parts = text.split(" ")
@@ -205,6 +229,8 @@ async def answer(name: str, manifest: dict, turns: list[dict], system: str, data
             async for piece in stream_chat(ctx, messages, data.get("format") or None, options, stats,
                                            done=lambda: SCHED.release(name, ctx, ka)):
                 yield piece
+        if ADVERSARY:
+            return await wrong(name, messages, data.get("format") or None, produced), stats
         return produced(), stats
     prompt, system, _ = flatten_messages([*turns], system)
     t0 = time.perf_counter()
@@ -213,11 +239,28 @@ async def answer(name: str, manifest: dict, turns: list[dict], system: str, data
     spent = int((time.perf_counter() - t0) * 1e9)
     stats = Stats(prompt_eval_count=max(1, len(tokens(prompt))), prompt_eval_duration=spent // 2,
                   eval_count=max(1, len(tokens(out))), eval_duration=spent - spent // 2)
+    return spoken(out), stats
 
-    async def fixed() -> AsyncIterator[str]:
-        for piece in chunks(out):
-            yield piece
-    return fixed(), stats
+
+async def wrong(name: str, messages: list[dict], fmt: object,
+                real: Callable[[], AsyncIterator[str]]) -> AsyncIterator[str]:
+    """The adversary's answer (OLLAMA_STANDIN_ADVERSARY): mode `other` first lets the model answer for real, keeps
+    that answer and hands back another request's of the same kind (the real one when it has none yet)."""
+    r = adversary.rng()
+    if ADVERSARY == "other":
+        text = "".join([p async for p in real()])
+        key, prompt = adversary.kind(messages, fmt) + name, adversary.last_user(messages)
+        MEMORY.remember(key, prompt, text)
+        out = MEMORY.other(key, prompt, r) or text
+    else:
+        out = adversary.formatted(adversary.wrong_text(ADVERSARY, messages, r), fmt, r)
+    return spoken(out)
+
+
+async def spoken(text: str) -> AsyncIterator[str]:
+    """A finished answer streamed as Ollama streams one: word by word."""
+    for piece in chunks(text):
+        yield piece
 
 
 def threads_of(manifest: dict, options: dict) -> int:
@@ -361,7 +404,7 @@ async def generate(request: Request) -> Response:
                 "context": [hash(t) % 32000 for t in tokens(prompt)][:2048], **final_counts(stats, started)}
 
     if data.get("stream", True) is False:
-        return JSONResponse(final("".join([p async for p in pieces])))
+        return JSONResponse(final(await whole(request, pieces)))
 
     async def parts() -> AsyncIterator[dict]:
         async for p in pieces:
@@ -413,7 +456,7 @@ async def chat(request: Request) -> Response:
                 "done": True, "done_reason": stats.done_reason, **final_counts(stats, started)}
 
     if data.get("stream", True) is False:
-        return JSONResponse(final("".join([p async for p in pieces])))
+        return JSONResponse(final(await whole(request, pieces)))
 
     async def parts() -> AsyncIterator[dict]:
         async for p in pieces:
@@ -598,7 +641,7 @@ async def oa_answer(request: Request, turns_of: Callable[[dict], tuple[list[dict
             if want_usage:
                 yield {**common, "object": obj, "choices": [], "usage": oa_usage(stats)}
         return sse(events())
-    text = "".join([p async for p in pieces])
+    text = await whole(request, pieces)
     return JSONResponse({**common, "object": kind, "choices": [choice(text, finish(), False)],
                          "usage": oa_usage(stats)})
 
