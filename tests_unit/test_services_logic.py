@@ -29,6 +29,24 @@ def test_chunks_keep_sentences_whole_and_bounded():
     assert chunks[0] == "First sentence. Second one!" and len(chunks) == 2
 
 
+def test_search_ranks_the_chunk_naming_the_asked_party_above_a_chunk_of_the_same_shape():
+    from app.clientrag import hybrid
+
+    # the embedding ranked the other chunk first (its sentence shares "the", "of", "is" with the question)
+    hits = [{"text": "The delivery code of OTHERCO is 8251.", "score": 0.41},
+            {"text": "INVOICE 8232 ACMEKURAPDF", "score": 0.39},
+            {"text": "The routing probe is 1234.", "score": 0.30}]
+    (best,) = hybrid("What is the invoice number of ACMEKURAPDF?", hits, 1)
+    assert best["text"] == "INVOICE 8232 ACMEKURAPDF"
+
+
+def test_search_keeps_the_embedding_order_when_no_word_of_the_query_appears():
+    from app.clientrag import hybrid
+
+    hits = [{"text": "alpha beta", "score": 0.5}, {"text": "gamma delta", "score": 0.4}]
+    assert [h["text"] for h in hybrid("unrelated words", hits, 2)] == ["alpha beta", "gamma delta"]
+
+
 def test_entities_are_parsed_from_the_llm_json_and_deduplicated():
     from app.nergraph import parse_entities
 
@@ -86,31 +104,44 @@ def test_a_service_is_served_under_its_path_prefix_with_its_lifespan():
     assert started == [True]
 
 
-def test_an_entity_name_may_only_be_a_span_of_the_text_so_the_grammar_copies_it():
+def test_an_entity_name_may_only_be_a_span_of_the_text_of_its_types_kind_so_the_grammar_copies_it():
     from app.nergraph import schema_for, spans
 
     text = "Order 6555 was shipped by ACMERGJD."
     names = spans(text)
-    assert {"6555", "ACMERGJD", "Order 6555", "shipped by ACMERGJD"} <= set(names)
+    assert {"6555", "ACMERGJD", "Order", "shipped by ACMERGJD"} <= set(names)
     assert "6578" not in names and "ACMERGJD." not in names and all(len(n.split()) <= 3 for n in names)
-    item = schema_for(text)["properties"]["entities"]["items"]["properties"]
-    assert item["name"]["enum"] == names and "NUMBER" in item["type"]["enum"]
+    assert "Order 6555" not in names and "6555 was" not in names  # a number is an entity of its own
+    numbers, words = schema_for(text)["properties"]["entities"]["items"]["anyOf"]
+    assert numbers["properties"]["name"]["enum"] == ["6555"] and "NUMBER" in numbers["properties"]["type"]["enum"]
+    assert set(words["properties"]["name"]["enum"]) == set(names) - {"6555"}
+    assert "NUMBER" not in words["properties"]["type"]["enum"]  # a word is never typed a number
+    assert list(numbers["properties"]) == ["type", "name"]  # the type is chosen first, then a name that fits it
 
 
-def test_a_note_is_structured_from_its_own_words_one_point_per_sentence_at_most():
+def test_a_note_is_structured_one_point_per_sentence_in_order_each_of_its_sentences_words():
     import re
 
     from app.notes import bullets, schema_for
 
     text = "Met ACMEBYYM on Monday. Send invoice 3183 by Friday."
     points = schema_for(text)["properties"]["points"]
-    pattern = re.compile(points["items"]["pattern"])
-    assert points["maxItems"] == 2
-    assert pattern.match("Met ACMEBYYM on Monday.") and pattern.match("Send invoice 3183 by Friday.")
-    assert not pattern.match("Met ACMEBYM on Monday.") and not pattern.match("Send invoice 3138.")
-    assert pattern.match("Send (invoice 3183), by Friday.") and not pattern.match("Send invoice 3183. (). (). ().")
+    first, second = (re.compile(p["pattern"]) for p in points["prefixItems"])
+    assert points["minItems"] == points["maxItems"] == 2 and points["items"] is False
+    assert first.match("Met ACMEBYYM on Monday.") and second.match("Send invoice 3183 by Friday.")
+    assert not first.match("Send invoice 3183 by Friday.")  # the first point is the first sentence's, not a copy
+    assert not first.match("Met ACMEBYM on Monday.") and not second.match("Send invoice 3138.")
+    assert second.match("Send (invoice 3183), by Friday.") and not second.match("Send invoice 3183. (). (). ().")
     assert bullets('{"points": ["Met ACMEBYYM on Monday.", " Send invoice 3183 by Friday."]}') == \
         "- Met ACMEBYYM on Monday.\n- Send invoice 3183 by Friday."
+
+
+def test_a_long_note_gets_at_most_one_point_per_sentence_of_its_words():
+    from app.notes import MAX_SENTENCES, schema_for
+
+    text = " ".join(f"Point {i} is here." for i in range(MAX_SENTENCES + 1))
+    points = schema_for(text)["properties"]["points"]
+    assert points["maxItems"] == MAX_SENTENCES + 1 and "pattern" in points["items"]
 
 
 def test_an_answer_that_is_not_the_promised_json_is_a_502():

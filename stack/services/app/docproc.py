@@ -35,8 +35,9 @@ DDL = """CREATE TABLE IF NOT EXISTS documents (
   text TEXT NOT NULL, summary TEXT NOT NULL, entities JSONB NOT NULL DEFAULT '[]',
   created_at TIMESTAMPTZ NOT NULL DEFAULT now())"""
 VISION_PROMPT = "Read this document image and return all the text it contains, exactly as written."
-SUMMARY_SYSTEM = "You summarize documents in one or two sentences, keeping their numbers and names exactly as written."
-SUMMARY_EXAMPLES = [("Text: INVOICE 2120 GLOBEX", "This is invoice 2120 from GLOBEX.")]  # see rag.EXAMPLES
+SUMMARY_SYSTEM = "You summarize documents in one or two sentences, stating every number and name exactly as written."
+SUMMARY_EXAMPLES = [("Text: FLIGHT 2120 NORTHWIND AIR", "This is flight 2120 from NORTHWIND AIR."),  # see rag
+                    ("Text: LIBRARY CARD 1734 SUNVALE COLLEGE", "This is library card 1734 from SUNVALE COLLEGE.")]
 COLUMNS = ("id", "filename", "kind", "pages", "text", "summary", "entities")
 
 

@@ -14,39 +14,57 @@ from .common import COPYING, ServiceError, conversation, env, health_handler, js
 from .stores import Neo4jHTTP
 
 TYPES = ["ORGANIZATION", "PERSON", "LOCATION", "DATE", "NUMBER", "PRODUCT"]
+NUMERIC_TYPES = ["NUMBER", "DATE"]  # the types a span of numbers may have
 MAX_SPAN_WORDS = 3  # an entity's name is at most this many consecutive words of the text
 MAX_SPANS = 400  # a longer text offers its first spans only (the grammar grows with the list)
 
 
 def spans(text: str) -> list[str]:
     """The names an entity may have: runs of up to MAX_SPAN_WORDS consecutive words of the text, as written
-    (edge punctuation dropped), first occurrence first."""
+    (edge punctuation dropped), first occurrence first. A number or code is an entity of its own: a run is all
+    words or all numbers, never both (the model once named "WAYBILL 7445" where the number was the entity)."""
     tokens = [t.strip(".,;:!?()[]{}\"'") for t in text.split()]
     out: dict[str, None] = {}
     for i in range(len(tokens)):
         for j in range(i + 1, min(i + MAX_SPAN_WORDS, len(tokens)) + 1):
             run = tokens[i:j]
-            if all(run) and len(out) < MAX_SPANS:
+            numeric = {any(c.isdigit() for c in t) for t in run}
+            if all(run) and len(numeric) == 1 and len(out) < MAX_SPANS:
                 out.setdefault(" ".join(run)[:60], None)
     return list(out)
 
 
 def schema_for(text: str) -> dict:
     """The answer's shape, enforced by the Ollama (format = this JSON schema: llama.cpp's grammar), not asked
-    for: a list of entities whose names are spans of this very text, so a name is copied, never retyped."""
+    for: a list of entities whose names are spans of this very text, so a name is copied, never retyped, and
+    whose type goes with its name: a NUMBER (or a DATE) is named by a span of numbers, any other type by a span
+    of words (the model once typed "WAYBILL" a NUMBER and left the number out)."""
     names = spans(text)
-    name = {"type": "string", "enum": names} if names else {"type": "string", "maxLength": 60}
+    numeric = [n for n in names if any(c.isdigit() for c in n)]
+    wordy = [n for n in names if n not in numeric]
+
+    def kind(types: list[str], allowed: list[str]) -> dict:
+        return {"type": "object", "required": ["type", "name"],
+                "properties": {"type": {"type": "string", "enum": types},
+                               "name": {"type": "string", "enum": allowed}}}
+    if not names:
+        item = {"type": "object", "required": ["type", "name"],
+                "properties": {"type": {"type": "string", "enum": TYPES}, "name": {"type": "string", "maxLength": 60}}}
+    else:
+        item = {"anyOf": [kind(NUMERIC_TYPES, numeric)] * bool(numeric)
+                + [kind([t for t in TYPES if t not in ("NUMBER",)], wordy)] * bool(wordy)}
+        if len(item["anyOf"]) == 1:
+            item = item["anyOf"][0]
     return {"type": "object", "required": ["entities"], "properties": {"entities": {
-        "type": "array", "maxItems": 8, "items": {
-            "type": "object", "required": ["name", "type"],
-            "properties": {"name": name, "type": {"type": "string", "enum": TYPES}}}}}}
+        "type": "array", "maxItems": 8, "items": item}}}
 
 
-SYSTEM = ("You extract named entities: organisations, people, places, dates, and numbers or codes. Each entity's "
-          "name is copied exactly from the text. Answer with JSON only.")
-EXAMPLES = [("Invoice 1234 was paid by Globex in Paris.",
-             [("1234", "NUMBER"), ("Globex", "ORGANIZATION"), ("Paris", "LOCATION")]),
-            ("RECEIPT 2678 INITECH", [("2678", "NUMBER"), ("INITECH", "ORGANIZATION")])]
+SYSTEM = ("You extract named entities: every number or code, each on its own, and the organisations, people, places "
+          "and dates. Each entity's name is copied exactly from the text. Answer with JSON only.")
+EXAMPLES = [("Room 1234 was booked by Lena Fischer in Paris.",
+             [("1234", "NUMBER"), ("Lena Fischer", "PERSON"), ("Paris", "LOCATION")]),
+            ("FLIGHT 2678 NORTHWIND AIR", [("2678", "NUMBER"), ("NORTHWIND AIR", "ORGANIZATION")]),
+            ("BADGE 3391 HOLDER LENA FISCHER", [("3391", "NUMBER"), ("LENA FISCHER", "PERSON")])]
 MERGE = ("MERGE (d:Document {id: $document_id}) WITH d UNWIND $entities AS ent "
          "MERGE (e:Entity {name: ent.name}) SET e.type = ent.type MERGE (d)-[:MENTIONS]->(e)")
 LIST_ALL = "MATCH (e:Entity) RETURN e.name AS name, e.type AS type ORDER BY name"
@@ -55,8 +73,8 @@ LIST_DOC = ("MATCH (:Document {id: $document_id})-[:MENTIONS]->(e:Entity) "
 
 
 def messages(text: str) -> list[dict]:
-    """The extraction as a conversation: the instruction, two worked examples, then the text."""
-    shown = [(f"Text: {example}", json.dumps({"entities": [{"name": n, "type": t} for n, t in ents]}))
+    """The extraction as a conversation: the instruction, the worked examples, then the text."""
+    shown = [(f"Text: {example}", json.dumps({"entities": [{"type": t, "name": n} for n, t in ents]}))
              for example, ents in EXAMPLES]
     return conversation(SYSTEM, shown, f"Text: {text}")
 

@@ -30,30 +30,42 @@ DDL = """CREATE TABLE IF NOT EXISTS notes (
   created_at TIMESTAMPTZ NOT NULL DEFAULT now())"""
 SYSTEM = ("You turn raw notes into structured notes: one point per fact, keeping every name and number exactly "
           "as written. Answer with JSON only.")
-EXAMPLES = [("Notes: Called GLOBEXKKR on Tuesday. Pay invoice 3381 next week.",
-             json.dumps({"points": ["Called GLOBEXKKR on Tuesday.", "Pay invoice 3381 next week."]}))]
+EXAMPLES = [("Notes: Saw NORTHWIND AIR on Tuesday. Book room 2381 for next week.",
+             json.dumps({"points": ["Saw NORTHWIND AIR on Tuesday.", "Book room 2381 for next week."]}))]
 MAX_WORDS = 200  # a longer note is structured without the vocabulary bound: the grammar grows with the note
 # (measured: llama.cpp refused a grammar of a 1400-word note and its server crashed)
+MAX_SENTENCES = 8  # a note of more sentences gets the note's words for every point (the grammar grows per sentence)
 MAX_POINT_WORDS = 40  # the words of one point, at most (bounds the grammar and a point that would repeat forever)
 SEPARATORS = "[ .,;:!?'()/&+-]{1,4}"  # what may stand between two words of a point: a few marks, never a run that
 # repeats until the token limit cuts the JSON off (seen once in CI: a point ending "7379. (). (). (). …")
 
 
 def schema_for(text: str) -> dict:
-    """The answer's shape, enforced by the LLM server's grammar: {"points": [...]}, at most one point per sentence
-    of the note, each made of the note's own words (as written: same letters, same case) and punctuation, and no
-    longer than the note, so a name or number is copied, never retyped (measured with the stand-in weights: free
-    text dropped or doubled a letter of a name in 2-5 of 300 notes)."""
+    """The answer's shape, enforced by the LLM server's grammar: {"points": [...]}, one point per sentence of the
+    note, in order, each made of its sentence's own words (as written: same letters, same case) and punctuation,
+    so a name or number is copied, never retyped (measured with the stand-in weights: free text dropped or doubled
+    a letter of a name in 2-5 of 300 notes), and no sentence is skipped or told twice (the model once wrote the
+    second sentence twice and left the first out). A long note (over MAX_SENTENCES sentences or MAX_WORDS words)
+    gets at most one point per sentence, each of the note's words."""
     words = re.findall(r"\w+", text)
-    vocabulary = list(dict.fromkeys(words))
-    sentences = max(1, len([s for s in re.split(r"[.;!?\n]+", text) if s.strip()]))
-    point: dict = {"type": "string"}
-    if 0 < len(words) <= MAX_WORDS:
-        word = "(" + "|".join(vocabulary) + ")"
-        more = min(len(words), MAX_POINT_WORDS) - 1
-        point["pattern"] = f"^({SEPARATORS})?{word}({SEPARATORS}{word}){{0,{more}}}({SEPARATORS})?$"
-    return {"type": "object", "required": ["points"],
-            "properties": {"points": {"type": "array", "minItems": 1, "maxItems": sentences, "items": point}}}
+    sentences = [s for s in re.split(r"[.;!?\n]+", text) if re.search(r"\w", s)]
+    if not 0 < len(words) <= MAX_WORDS:
+        return _points({"type": "array", "minItems": 1, "maxItems": max(1, len(sentences)), "items": {"type": "string"}})
+    if len(sentences) > MAX_SENTENCES:
+        return _points({"type": "array", "minItems": 1, "maxItems": len(sentences), "items": _made_of(words)})
+    each = [_made_of(re.findall(r"\w+", sentence)) for sentence in sentences]
+    return _points({"type": "array", "minItems": len(each), "maxItems": len(each), "prefixItems": each, "items": False})
+
+
+def _made_of(words: list[str]) -> dict:
+    """A point made of these words (each at most MAX_POINT_WORDS times in a row) and separators."""
+    word = "(" + "|".join(dict.fromkeys(words)) + ")"
+    more = min(max(len(words), 1), MAX_POINT_WORDS) - 1
+    return {"type": "string", "pattern": f"^({SEPARATORS})?{word}({SEPARATORS}{word}){{0,{more}}}({SEPARATORS})?$"}
+
+
+def _points(array: dict) -> dict:
+    return {"type": "object", "required": ["points"], "properties": {"points": array}}
 
 
 def bullets(raw: str) -> str:
@@ -63,6 +75,11 @@ def bullets(raw: str) -> str:
     except (ValueError, KeyError, TypeError) as exc:
         raise ServiceError(502, f"the LLM did not return the promised JSON: {raw[:120]!r}") from exc
     return "\n".join(f"- {str(p).strip()}" for p in points if str(p).strip())
+
+
+def points_of(structured: str) -> list[str]:
+    """The points of structured notes (their bullet lines)."""
+    return [line[2:] for line in structured.splitlines() if line.startswith("- ")]
 
 
 def create_app() -> Starlette:
@@ -80,7 +97,8 @@ def create_app() -> Starlette:
         async with conn:
             await conn.execute("INSERT INTO notes (id, raw, structured, model) VALUES (%s, %s, %s, %s)",
                                (note_id, text, structured, model))
-        return JSONResponse({"id": note_id, "raw": text, "structured": structured, "model": model}, status_code=201)
+        return JSONResponse({"id": note_id, "raw": text, "structured": structured, "points": points_of(structured),
+                             "model": model}, status_code=201)
 
     @json_errors
     async def read(request: Request) -> Response:
@@ -91,7 +109,8 @@ def create_app() -> Starlette:
             row = await cur.fetchone()
         if row is None:
             raise ServiceError(404, f"no note {request.path_params['id']}")
-        return JSONResponse(dict(zip(("id", "raw", "structured", "model"), row)))
+        note = dict(zip(("id", "raw", "structured", "model"), row))
+        return JSONResponse({**note, "points": points_of(note["structured"])})
 
     health = health_handler("notes-service", {url_var: url}, {"OLLAMA_MODEL": model}, {"postgres": pg_ping, url_var: llm.ping})
     return Starlette(routes=[Route("/health", health), Route("/notes", create, methods=["POST"]),

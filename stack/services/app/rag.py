@@ -18,14 +18,14 @@ from .common import COPYING, TIMEOUT, ServiceError, conversation, env, health_ha
 from .stores import redis_client, redis_ping
 
 log = logging.getLogger(__name__)
-SYSTEM = ("You answer questions from the given context only, quoting names and numbers exactly as the context "
-          "writes them. If the context does not contain the answer, say so.")
+SYSTEM = ("You answer questions from the given context only, in one short sentence of your own, quoting names and "
+          "numbers exactly as the context writes them. If the context does not contain the answer, say so.")
 # The examples' numbers start with 1-3: a small model copies an example's number when the asked one shares its
-# first digits (measured: "7677" answered "7734", 2 in 300); the gate's numbers are 4000 and above.
-EXAMPLES = [("Context: The delivery code of GLOBEX is 2120.\nQuestion: What is the delivery code of GLOBEX?",
-             "The delivery code of GLOBEX is 2120."),
-            ("Context: INVOICE 1734 INITECH\nQuestion: What is the invoice number of INITECH?",
-             "The invoice number of INITECH is 1734.")]
+# first digits (measured: "7677" answered "7734", 2 in 300)
+EXAMPLES = [("Context: The badge number of Lena Fischer is 2120.\nQuestion: What is the badge number of Lena Fischer?",
+             "The badge number of Lena Fischer is 2120."),
+            ("Context: FLIGHT 1734 NORTHWIND AIR\nQuestion: What is the flight number of NORTHWIND AIR?",
+             "The flight number of NORTHWIND AIR is 1734.")]
 
 
 def messages(context: str, question: str) -> list[dict]:
