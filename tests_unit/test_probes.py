@@ -37,11 +37,12 @@ def test_a_chain_saves_values_for_later_steps_and_names_the_failing_service():
     def handler(request: httpx.Request) -> httpx.Response:
         calls.append((request.method, request.url.path))
         if request.method == "POST":
-            return httpx.Response(201, json={"id": "n1", "structured": "- invoice 4711 for ACMEB"})
+            return httpx.Response(201, json={"id": "n1", "structured": "- invoice 4711\n- for ACMEB",
+                                             "points": ["invoice 4711", "for ACMEB"]})
         return httpx.Response(200, json={"id": "n1", "structured": "something else"})
 
     with httpx.Client(transport=httpx.MockTransport(handler)) as http:
-        results = run_chain(http, m, rt, {"number": "4711", "vendor": "ACMEB"})
+        results = run_chain(http, m, rt, {"number": "4711", "vendor": "ACMEB", "raw_note": "Send invoice 4711 to ACMEB."})
     assert calls == [("POST", "/notes"), ("GET", "/notes/n1")]
     assert results["structured"].ok
     assert not results["stored"].ok and "[LLM queries respond] notes-service" in results["stored"].problems[0]
@@ -49,7 +50,8 @@ def test_a_chain_saves_values_for_later_steps_and_names_the_failing_service():
 
 def test_each_chain_gets_facts_of_its_own():
     m = manifest_mod.load()
-    png = chain_values({"number": "4000", "vendor": "ACMEXYZ"}, m.roundtrips["document"], 0, "png")
-    pdf = chain_values({"number": "4000", "vendor": "ACMEXYZ"}, m.roundtrips["document"], 0, "pdf")
+    facts, invoice = {"number": "4000", "vendor": "ACMEXYZ"}, m.phrasing("invoice")
+    png = chain_values(facts, m.roundtrips["document"], 0, "png", phrasing=invoice)
+    pdf = chain_values(facts, m.roundtrips["document"], 0, "pdf", phrasing=invoice)
     assert png["number"] != pdf["number"] and png["vendor"] != pdf["vendor"]
     assert png["line"] == f"INVOICE {png['number']} {png['vendor']}"

@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from stackgate.core.metrics import finding
-from stackgate.manifest import Check, Roundtrip, Step, render
+from stackgate.manifest import Check, Phrasing, Roundtrip, Step, render
 
+from .facts import SAFE_LETTERS
 from .send import body_of, extract, send
 
 if TYPE_CHECKING:
     from stackgate.manifest import Manifest
 
-SAFE_LETTERS = "ABCDEFGHJKMNPRSTUVWXY"  # no O/0, I/1/L, Z/2: OCR must read a vendor back exactly
 
 
 def normalised(text: str) -> str:
@@ -31,16 +31,22 @@ def carries(text: str, fact: str) -> bool:
 
 
 def chain_values(run_facts: dict[str, str], rt: Roundtrip, index: int, kind: str, offset: int = 0,
-                 suffix: str = "") -> dict[str, str]:
+                 suffix: str = "", phrasing: Phrasing | None = None) -> dict[str, str]:
     """The facts of one chain: a number and a vendor of its own (so no answer can come from another chain's
-    data), and for a document its kind and rendered lines."""
+    data), two distractor parties, the phrasing's words for each of the three, and for a document its kind and
+    rendered lines."""
+    phrasing = phrasing or Phrasing("plain")
     kind_index = rt.kinds.index(kind) if kind in rt.kinds else 0
     number = int(run_facts["number"]) + offset + 10 * index + kind_index
     vendor = run_facts["vendor"] + SAFE_LETTERS[index % len(SAFE_LETTERS)] + suffix + kind.upper()
+    own = vendor[len(phrasing.vendor):] if vendor.startswith(phrasing.vendor) else vendor[4:]
     values = {"number": str(number), "vendor": vendor,
               # two other parties of the same chain, for distractors: their own numbers and unrelated names
-              "number_b": str(number + 5), "vendor_b": "GLOBEX" + vendor[4:],
-              "number_c": str(number + 7), "vendor_c": "INITECH" + vendor[4:]}
+              "number_b": str(number + 5), "vendor_b": phrasing.others[0] + own,
+              "number_c": str(number + 7), "vendor_c": phrasing.others[1] + own}
+    for name, template in phrasing.words.items():
+        for tail in ("", "_b", "_c"):
+            values[name + tail] = render(template, {"number": values["number" + tail], "vendor": values["vendor" + tail]})
     if rt.lines:
         lines = [render(line, values) for line in rt.lines]
         values.update(kind=kind, line=lines[0], lines="\n".join(lines))
@@ -144,7 +150,8 @@ def write_data(http: httpx.Client, manifest: Manifest, run_facts: dict[str, str]
     for name in manifest.rollback_keeps:
         rt = manifest.roundtrips[name]
         kind = rt.chains()[0]
-        values = chain_values(run_facts, rt, list(manifest.roundtrips).index(name), kind, offset=offset, suffix=suffix)
+        values = chain_values(run_facts, rt, list(manifest.roundtrips).index(name), kind, offset=offset, suffix=suffix,
+                              phrasing=manifest.phrasing(run_facts.get("phrasing")))
         failed = [p for r in run_chain(http, manifest, rt, values, writes=True).values() for p in r.problems]
         if failed:
             raise StackgateError("; ".join(failed))

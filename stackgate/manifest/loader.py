@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import string
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from stackgate.core.metrics import METRICS
 
 from .model import KINDS, ExpectedError, Gate, Manifest, OllamaSpec, OptionalSkip, RollbackTarget, ServiceSpec, Suppression
 from .requests import Check, Request, Roundtrip, Step
-from .sections import History, Isolation, MaySet, Memory, ModelMemory, Scale
+from .sections import History, Isolation, MaySet, Memory, ModelMemory, Phrasing, Scale
 
 DEFAULT_PATH = Path("stack") / "manifest.yaml"  # relative to where pytest runs; --manifest names another
 
@@ -149,6 +150,7 @@ def load(path: str | Path | None = None) -> Manifest:
         isolation=_isolation(raw.get("isolation"), services),
         scale=_scale(raw.get("scale"), services, ollamas),
         history=_history(raw.get("history") or {}),
+        phrasings=_phrasings((raw.get("facts") or {}).get("phrasings") or []),
         memory=_memory(raw.get("memory")),
         rollback_volume_held={str(k): tuple(str(m) for m in v) for k, v in (rollback.get("volume_held") or {}).items()},
         airgap_may_set=(None if "airgap_override" not in raw else tuple(
@@ -183,6 +185,41 @@ def _scale(raw: dict | None, services: dict, ollamas: dict) -> Scale | None:
              "recover_s": loss.get("recover_s")}
     return Scale(str(raw["file"]), {str(k): int(v) for k, v in raw["replicas"].items()}, drive,
                  **{k: float(v) if k == "recover_s" else int(v) for k, v in given.items() if v is not None})
+
+
+RESERVED_WORDS = frozenset({"number", "vendor", "kind", "line", "lines", "phrasing"})
+
+
+def _phrasings(raw: list[dict]) -> tuple[Phrasing, ...]:
+    """facts.phrasings: each must name the same words (every template renders whichever a run draws)."""
+    if not raw:
+        return (Phrasing("plain"),)
+    out = tuple(Phrasing(str(p["id"]), str(p.get("vendor", "ACME")), tuple(p.get("others") or ("GLOBEX", "INITECH")),
+                         {str(k): str(v) for k, v in (p.get("words") or {}).items()},
+                         tuple(str(t) for t in p.get("terms") or ()), bool(p.get("drawn", True))) for p in raw)
+    for p in out:
+        taken = [w for w in p.words if w in RESERVED_WORDS or w.endswith(("_b", "_c"))]
+        if taken:
+            raise ManifestError(f"manifest: facts.phrasings {p.id!r} names {', '.join(taken)}: the round-trips' own "
+                                f"values ({', '.join(sorted(RESERVED_WORDS))}, and *_b / *_c) cannot be a phrasing's words")
+        for name, template in p.words.items():
+            fields = {f for _, f, *_ in string.Formatter().parse(template) if f}
+            if fields - {"number", "vendor"}:
+                raise ManifestError(f"manifest: facts.phrasings {p.id!r}.words.{name} names "
+                                    f"{', '.join(sorted(fields - {'number', 'vendor'}))}: a phrasing's words are "
+                                    f"templates over {{number}} and {{vendor}} only")
+    first = out[0]
+    for p in out[1:]:
+        if set(p.words) != set(first.words):
+            differ = sorted(set(p.words) ^ set(first.words))
+            raise ManifestError(f"manifest: facts.phrasings {p.id!r} and {first.id!r} name different words "
+                                f"({', '.join(differ)}): every phrasing must name the same ones")
+    if not any(p.drawn for p in out):
+        raise ManifestError("manifest: facts.phrasings: every phrasing says drawn: false; a run needs one to draw")
+    ids = [p.id for p in out]
+    if len(set(ids)) != len(ids):
+        raise ManifestError(f"manifest: facts.phrasings ids repeat: {', '.join(ids)}")
+    return out
 
 
 def _history(raw: dict) -> History:

@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 from stackgate.core.errors import ManifestError
 
 from .requests import Request, Roundtrip
-from .sections import History, Isolation, MaySet, Memory, Scale
+from .sections import History, Isolation, MaySet, Memory, Phrasing, Scale
 
 KINDS = ("ollama", "app", "frontend", "store")
 
@@ -123,6 +123,11 @@ class Manifest:
     rollback_volume_held: dict[str, tuple[str, ...]] = field(default_factory=dict)  # Ollama -> models a site's kept
                                                                                      # volume held before the migration
     expected_errors: tuple[ExpectedError, ...] = ()  # logs.during: what each kind of disruption may make a service log
+    phrasings: tuple[Phrasing, ...] = (Phrasing("plain"),)  # facts.phrasings: the wordings a run draws one of
+
+    def phrasing(self, phrasing_id: str | None) -> Phrasing:
+        """The phrasing of that id (a run's draw), else the first."""
+        return next((p for p in self.phrasings if p.id == phrasing_id), self.phrasings[0])
 
     def startup_timeout_s(self, profiles: list[str] | tuple[str, ...] = (), first_run: bool = True) -> float:
         """The bound of `up --wait`: the profile's (or the default) first-run or later-start budget."""

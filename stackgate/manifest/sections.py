@@ -4,7 +4,7 @@ the loader passes only what a manifest sets."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .requests import Request
 
@@ -95,3 +95,17 @@ class MaySet:
         from fnmatch import fnmatchcase
 
         return (not self.services or service in self.services) and fnmatchcase(key, self.key)
+
+
+@dataclass(frozen=True)
+class Phrasing:
+    """One way the round-trips state their facts (the manifest's `facts.phrasings`): the stem of this run's vendor
+    names, the stems of the distractor parties, and the words and sentences (templates over {number} and {vendor})
+    the round-trips' templates name. Each run draws one, so the services are proven on more than one wording."""
+
+    id: str
+    vendor: str = "ACME"
+    others: tuple[str, str] = ("GLOBEX", "INITECH")
+    words: dict[str, str] = field(default_factory=dict)
+    terms: tuple[str, ...] = ()  # its field names and kinds of document (no service's worked example uses them)
+    drawn: bool = True  # false: declared (and kept apart from the services' examples), but no run draws it

@@ -29,7 +29,8 @@ def evidence(request: pytest.FixtureRequest, stack: Stack, http: httpx.Client, m
     for index, rt in enumerate(manifest.roundtrips.values()):
         for kind in rt.chains():
             futures[(rt.name, kind)] = pool.submit(run_chain, http, manifest, rt,
-                                                   chain_values(run_facts, rt, index, kind))
+                                                   chain_values(run_facts, rt, index, kind,
+                                                                phrasing=manifest.phrasing(run_facts.get("phrasing"))))
             futures[(rt.name, kind)].add_done_callback(
                 lambda _f, name=f"chain: {rt.name}{'/' + kind if kind else ''}": state.span(name, started))
     early = state_of(request.config).early

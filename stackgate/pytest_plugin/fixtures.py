@@ -4,7 +4,6 @@ the live log, the log watch, data written before a disruption)."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from functools import partial
@@ -59,12 +58,11 @@ def http() -> Iterator[httpx.Client]:
 
 
 @pytest.fixture(scope="session")
-def run_facts() -> dict[str, str]:
-    """Facts unique to this run (so an answer can't come from an earlier run's data). Numbers are 4000 and above:
-    the services' worked examples use numbers below 3000, so no answer can pass by copying an example."""
-    letters = "ABCDEFGHJKMNPRSTUVWXY"  # no O/0, I/1/L, Z/2: OCR must read it back exactly
-    return {"number": str(4000 + secrets.randbelow(5000)),
-            "vendor": "ACME" + "".join(secrets.choice(letters) for _ in range(3))}
+def run_facts(pytestconfig: pytest.Config) -> dict[str, str]:
+    """Facts unique to this run (so an answer can't come from an earlier run's data), in the phrasing the run drew
+    (the report prints its seed; --facts-seed replays it). Numbers are 4000 and above: the services' worked
+    examples use numbers below 4000, so no answer can pass by copying an example."""
+    return state_of(pytestconfig).facts.values()
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ import pytest
 
 from stackgate import manifest as manifest_mod
 from stackgate.core.errors import ManifestError
+from stackgate.evidence.facts import draw
 from stackgate.manifest import Gate
 
 from .state import STATE, SessionState, state_of
@@ -51,6 +52,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--baseline", default=None, metavar="last|PATH|COMMIT",
                     help="what this run is compared with: the last kept runs of the same gate, manifest and profile "
                          "(default), one record file, or the runs on a stack commit")
+    group.addoption("--facts-seed", type=int, default=None, metavar="N",
+                    help="draw this run's facts (phrasing, number, vendor) from seed N: the report prints each run's "
+                         "seed, so a run can be replayed with the same facts")
     group.addoption("--stack-owned", action="store_true",
                     help="with --stack-reuse: the caller owns the reused stack, so the rollback may replace it")
 
@@ -64,7 +68,8 @@ def pytest_configure(config: pytest.Config) -> None:
         m = manifest_mod.load(config.getoption("--manifest"))
     except ManifestError as exc:
         raise pytest.UsageError(str(exc)) from None
-    config.stash[STATE] = SessionState(manifest=m, gate=selected_gate(config, m))
+    config.stash[STATE] = SessionState(manifest=m, gate=selected_gate(config, m),
+                                       facts=draw(m, config.getoption("--facts-seed")))
 
 
 def selected_gate(config: pytest.Config, m: manifest_mod.Manifest) -> Gate | None:

@@ -163,6 +163,8 @@ def junit_properties(config: pytest.Config, state: SessionState) -> None:
         return
     v = state.verdict or verdict_of(state)
     props = {"gate": v.gate, "verdict": v.verdict, "caveat": standin_caveat(state) or "none", **backends_of(state)}
+    if state.facts is not None:
+        props |= {"facts.seed": str(state.facts.seed), "facts.phrasing": state.facts.phrasing}
     for key, value in props.items():
         xml.add_global_property(f"stackgate.{key}", value)
 
@@ -175,6 +177,7 @@ def write_metrics_json(state: SessionState) -> None:
     (folder / "metrics.json").write_text(json.dumps({
         "gate": v.gate, "verdict": v.verdict, "problems": v.problems, "caveat": standin_caveat(state),
         "backends": backends_of(state),
+        "facts": state.facts.__dict__ if state.facts is not None else None,
         "metrics": [{"metric": m.metric, "title": m.title, "status": m.status, "why": m.why, "required": m.required,
                      "tests": [r.__dict__ for r in m.results]} for m in v.statuses],
         "spans": spans_of(state)}, indent=2))

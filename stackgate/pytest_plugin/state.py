@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 import pytest
 
 from stackgate.engines.base import Run, Stack
+from stackgate.evidence.facts import Draw
 from stackgate.manifest import Gate, Manifest
 from stackgate.verdict.metrics import Result
 
@@ -109,6 +110,7 @@ class SessionState:
     history_error: str = ""                                         # why there is no comparison (a bad --baseline)
     history_path: Path | None = None                                # this run's record
     history_runs: list = field(default_factory=list)                # the last kept runs of this kind, for trends
+    facts: Draw | None = None                                       # this run's facts and the seed they came from
 
     def span(self, name: str, start: float, end: float | None = None) -> None:
         """A piece of the session's time (epoch seconds), for the critical path `make bench` draws."""

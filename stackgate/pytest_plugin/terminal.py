@@ -26,6 +26,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
             terminalreporter.write_line(line)
     if state.gate is not None:
         terminalreporter.write_line("")
+        if state.facts is not None:
+            terminalreporter.write_line(f"facts: {state.facts.describe()}")
         caveat = standin_caveat(state)
         terminalreporter.write_line(f"GATE {v.verdict}" + (f" ({caveat})" if caveat else "")
                                     + (": " + "; ".join(v.problems) if v.problems else ""),

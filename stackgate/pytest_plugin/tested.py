@@ -32,6 +32,8 @@ def tested_rows(state: SessionState) -> list[tuple[str, str]]:
     stack = start.stack if start else None
     rows = [("stack/ commit", stack_commit(m.project_dir)), ("Manifest", str(m.path)),
             ("Profile", "+".join(start.profiles) if start else "(no stack started)")]
+    if state.facts is not None:
+        rows.append(("Facts", state.facts.describe()))
     if start and start.bound_s is not None:
         rows.append(("Start-up bound", f"{start.bound_s:.0f} s, the manifest's "
                      + ("first-run budget (the model volumes were empty)" if start.first_run

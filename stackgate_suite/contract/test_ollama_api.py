@@ -6,10 +6,18 @@ import json
 import pytest
 
 from stackgate.core.metrics import finding
-from stackgate.evidence.ollama import normalise
+from stackgate.evidence.ollama import normalise, recalls
 
 pytestmark = [pytest.mark.contract, pytest.mark.smoke, pytest.mark.metric("ollama-api"), pytest.mark.published_ollama]
 UNKNOWN = "stackgate-no-such-model:0b"
+# An answer the model must give from the conversation: a name said in an earlier turn, asked for again. A prompt
+# handed back (echoed, or a run of its words) or another conversation's answer does not state it as an answer.
+NAME = "Zorbalin"
+RECALL = [{"role": "user", "content": f"Hello, my name is {NAME}."},
+          {"role": "assistant", "content": "Nice to meet you! How can I help you today?"},
+          {"role": "user", "content": "What is my name?"}]
+ASKED = " ".join(m["content"] for m in RECALL)
+FRIEND = "Bertrand"  # the streaming test's name: not the chat test's, so neither's answer passes for the other's
 
 
 @pytest.fixture(scope="module")
@@ -89,13 +97,19 @@ def test_unknown_model_is_a_404_with_an_error(ollama_spec, stack, http):
 
 
 def test_generate_streams_ndjson_ending_in_done(ollama_spec, stack, http, kinds):
-    """POST /api/generate streams NDJSON chunks; the last has done, done_reason and the counters."""
+    """POST /api/generate streams NDJSON chunks; the last has done, done_reason and the counters; the streamed
+    text is the model's answer (it recalls the name the prompt gave, and is not the prompt handed back)."""
     model = model_of(kinds, ollama_spec, "completion")
+    prompt = f"My friend is called {FRIEND}. What is my friend called?"
     chunks = ndjson(http.post(stack.url(ollama_spec.name) + "/api/generate",
-                              json={"model": model, "prompt": "Say hello.", "options": {"seed": 1, "num_predict": 8}}))
+                              json={"model": model, "prompt": prompt, "options": {"temperature": 0, "num_predict": 16}}))
     assert chunks and chunks[-1]["done"] is True and all(c["done"] is False for c in chunks[:-1])
     for key in ("done_reason", "total_duration", "eval_count", "prompt_eval_count"):
         assert key in chunks[-1], finding("ollama-api", ollama_spec.name, f"final chunk with {key}", str(chunks[-1]))
+    text = "".join(c.get("response", "") for c in chunks)
+    assert recalls(text, FRIEND, prompt), finding(
+        "ollama-api", ollama_spec.name, f"a streamed answer that names {FRIEND} and is not the prompt handed back",
+        repr(text)[:200])
 
 
 def test_generate_without_streaming_returns_one_object(ollama_spec, stack, http, kinds):
@@ -141,14 +155,16 @@ def test_a_json_schema_format_constrains_the_answer(ollama_spec, stack, http, ki
 
 
 def test_chat_answers_as_the_assistant(ollama_spec, stack, http, kinds):
-    """POST /api/chat stream:false returns message.role assistant and done."""
+    """POST /api/chat stream:false returns message.role assistant and done, and the assistant's answer is to this
+    conversation: it recalls the name an earlier turn gave, and is not the conversation handed back."""
     model = model_of(kinds, ollama_spec, "completion")
     body = http.post(stack.url(ollama_spec.name) + "/api/chat", json={
-        "model": model, "stream": False, "messages": [{"role": "user", "content": "Say hello."}],
-        "options": {"num_predict": 8}}).json()
+        "model": model, "stream": False, "messages": RECALL, "options": {"temperature": 0, "num_predict": 16}}).json()
     assert body["message"]["role"] == "assistant" and body["done"] is True
-    assert isinstance(body["message"]["content"], str) and body["message"]["content"].strip(), finding(
-        "ollama-api", ollama_spec.name, "an assistant message with content", str(body)[:200])
+    content = body["message"]["content"]
+    assert isinstance(content, str) and recalls(content, NAME, ASKED), finding(
+        "ollama-api", ollama_spec.name, f"an assistant message that names {NAME} and is not the conversation handed "
+        "back", str(body)[:200])
 
 
 def test_embed_returns_normalised_vectors(ollama_spec, stack, http, kinds):

@@ -90,7 +90,8 @@ def test_new_round_trips_work_on_the_rollback_layout(rollback, http, manifest, r
     there = rollback_target.manifest
     for name in manifest.rollback_keeps:
         rt = there.roundtrips[name]
-        values = chain_values(run_facts, rt, list(there.roundtrips).index(name), rt.chains()[0], 700, "NEW")
+        values = chain_values(run_facts, rt, list(there.roundtrips).index(name), rt.chains()[0], 700, "NEW",
+                              there.phrasing(run_facts.get("phrasing")))
         problems += [p for r in run_chain(http, there, rt, values).values() for p in r.problems]
     assert not problems, "\n".join(problems)
 
