@@ -157,13 +157,16 @@ class Fault:
     suite: str = "smoke"                 # the tests its group runs: smoke, resilience, isolation, rollback (+ smoke),
                                          # release, or scale (smoke + scale-out on swarm: `make scale`)
     manifest: str = "manifest.yaml"      # the manifest (in stack/) its group is tested against
+    tests: str = ""                      # the tests of its suite it needs (a pytest -k expression; "": all of them).
+                                         # A group runs the union, or its whole suite when one fault needs all
 
 
 CLEAN_GROUPS = ("static-clean", "clean")  # false-alarm checks: no fault, no failure
 SUITES = {"smoke": SMOKE, "resilience": [*SMOKE, f"{SUITE}/resilience"], "isolation": [*SMOKE, f"{SUITE}/isolation"],
           "rollback": [*SMOKE, f"{SUITE}/rollback"], "release": RELEASE,
           "scale": [*SMOKE, f"{SUITE}/scale"],
-          "rollback-only": [f"{SUITE}/rollback"], "isolation-only": [f"{SUITE}/isolation"]}  # a fault's suite
+          "rollback-only": [f"{SUITE}/rollback"], "isolation-only": [f"{SUITE}/isolation"],
+          "resilience-only": [f"{SUITE}/resilience"]}  # a fault's suite
 
 
 # --- running ----------------------------------------------------------------------------------
@@ -245,14 +248,15 @@ def suite_for(group: str, faults: list[Fault], profiles: list[str]) -> tuple[lis
     if not faults:  # the live false-alarm check: the whole smoke gate, exactly as `make smoke` runs it
         return [SUITE], [*profile_args, "-m", "smoke", "--gate", "smoke", "--watch-logs", str(watch)], env
     suites = {f.suite for f in faults}  # the union of the faults' suites' paths, in SUITES order
+    only = ["-k", " or ".join(f"({f.tests})" for f in faults)] if all(f.tests for f in faults) else []
     if "scale" in suites:  # the scaled stack on swarm, exactly as `make scale` runs it
         if suites != {"scale"}:
             raise ValueError(f"group {group}: scale faults run on swarm, apart from {sorted(suites - {'scale'})}")
         return ([SUITE], [*profile_args, "-m", "smoke or scale", "--gate", "scale", "--stack-engine", "swarm",
-                                  "--watch-logs", str(watch)], env)
+                                  "--watch-logs", str(watch), *only], env)
     paths = list(dict.fromkeys(p for name, ps in SUITES.items() if name in suites for p in ps))
     return (paths, [*profile_args, "--gate", "smoke" if suites == {"smoke"} else "release", "--watch-logs",
-                    str(watch)], env)
+                    str(watch), *only], env)
 
 
 def run_group(group: str, faults: list[Fault], profiles: list[str], log: Callable[[str], None] = print) -> SuiteRun:

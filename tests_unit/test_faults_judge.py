@@ -110,3 +110,30 @@ def test_a_fault_breaking_a_second_metric_is_caught_on_both_findings():
                 "m::test_urls[doc-processor]": "[Each service routed to the right Ollama] doc-processor: expected y"}
     (v,) = judge([fault], run(failures, {"models": {"status": "FAIL"}}), "static")
     assert v.caught, v.problems
+
+
+def test_a_group_runs_the_union_of_its_faults_tests_or_its_whole_suite_when_one_needs_all():
+    from dataclasses import replace
+
+    from stackgate.faults import suite_for
+
+    a = replace(FAULT, suite="resilience-only", tests="test_a")
+    b = replace(FAULT, suite="resilience-only", tests="test_b or test_c")
+    _, args, _ = suite_for("S", [a, b], ["airgap"])
+    assert args[args.index("-k") + 1] == "(test_a) or (test_b or test_c)"
+    _, args, _ = suite_for("S", [a, replace(FAULT, suite="resilience-only")], ["airgap"])
+    assert "-k" not in args
+
+
+def test_a_faults_test_selection_selects_every_test_it_must_fail():
+    import re
+
+    from _pytest.mark.expression import Expression
+
+    for f in CATALOGUE:
+        if not f.tests:
+            continue
+        expression = Expression.compile(f.tests)
+        for pattern in f.must_fail:
+            name = re.sub(r"\\(.)", r"\1", pattern).split("[")[0]  # the test function the regex names
+            assert expression.evaluate(lambda word, name=name: word in name), (f.id, pattern)

@@ -58,3 +58,17 @@ class _Client:
 
     def __exit__(self, *exc):
         return False
+
+
+def test_a_burst_that_fails_ends_the_measurement_after_its_block(monkeypatch):
+    req = Request(service="svc", method="GET", path="/x", expect=200)
+    load = Request(service="vision", method="GET", path="/y", expect=200)
+
+    class Resp:
+        def __init__(self, code):
+            self.status_code, self.text = code, "refused"
+
+    monkeypatch.setattr(isolation, "send", lambda _h, _m, r, _v: Resp(200 if r is req else 503))
+    iso = Isolation(timed=(req,), load=(load,), samples=9, workers=1)
+    idle, loaded, burst = isolation.measure(lambda: _Client(), None, iso, {}, warmup_s=0.05, block=3)
+    assert burst.failures and len(idle.attempts) == len(loaded.attempts) == 3  # one block each, not 9

@@ -110,7 +110,8 @@ def measure(http_factory: Callable[[], httpx.Client], manifest: Manifest, iso: I
     """(idle, loaded, load): the timed request in alternating blocks of `block` samples, idle and while `workers`
     threads send the burst, until each phase has `samples`. Alternating blocks share the machine's drift (another
     process, a cache) between the phases instead of giving it to one. The burst's senders run on sender_cpus (the
-    vision side's), so that the gate's own load generation does not take the LLM's CPU."""
+    vision side's), so that the gate's own load generation does not take the LLM's CPU. A burst that fails ends the
+    measurement after its block: latencies under a lighter load than declared judge nothing."""
     http = http_factory()
     if len(iso.timed) > 1:
         fire(http, manifest, iso.timed[:-1], values)
@@ -137,6 +138,8 @@ def measure(http_factory: Callable[[], httpx.Client], manifest: Manifest, iso: I
         with running(iso.workers, burst(stop), stop=stop, join_s=120):
             time.sleep(warmup_s)
             loaded.extend(time_requests(one, timed.expect, min(block, iso.samples - len(loaded.attempts))))
+        if load.failures:
+            break
     return idle, loaded, load
 
 

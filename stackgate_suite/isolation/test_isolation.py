@@ -33,23 +33,31 @@ def test_llm_latency_under_a_vision_burst_stays_within_its_bound(owned_stack, ma
         "layout": "separated", "service": timed, "idle": idle.summary(), "loaded": loaded.summary(),
         "bound_s": round(bound, 3), "rule": iso.describe_bound(),
         "burst": {"sent": load.sent, "ok": load.ok, "failures": load.failures[:5]}})
-    assert not idle.failures and not loaded.failures, finding(
-        "isolation", timed, "every timed request answered as declared",
-        f"idle failures {idle.failures[:2]}, loaded failures {loaded.failures[:2]}")
+    # every broken property at once: a burst that fails and a latency past its bound are two findings
+    problems = []
+    if idle.failures or loaded.failures:
+        problems.append(finding("isolation", timed, "every timed request answered as declared",
+                                f"idle failures {idle.failures[:2]}, loaded failures {loaded.failures[:2]}"))
     burst = ", ".join(sorted({r.service for r in iso.load}))
-    assert load.sent > 0 and not load.failures, finding(
-        "isolation", burst, "every request of the vision burst answered as declared (a failing burst lightens the "
-        "load it measures under)", f"{load.ok} of {load.sent} answered; failures {load.failures[:3]}")
-    assert loaded.p95 <= bound, finding(
-        "isolation", timed, f"LLM p95 under the vision burst ≤ {bound:.2f} s ({iso.describe_bound()}, idle p95 "
-        f"{idle.p95:.2f} s)", f"p95 {loaded.p95:.2f} s (p50 {loaded.p50:.2f} s; idle p50 {idle.p50:.2f} s) while "
-        f"{load.sent} burst requests ran")
+    if load.sent == 0 or load.failures:
+        problems.append(finding(
+            "isolation", burst, "every request of the vision burst answered as declared (a failing burst lightens "
+            "the load it measures under)", f"{load.ok} of {load.sent} answered; failures {load.failures[:3]}"))
+    if load.failures:  # the measurement ended with the failing block: its latencies judge nothing
+        assert not problems, "\n".join(problems)
+    if loaded.p95 > bound:
+        problems.append(finding(
+            "isolation", timed, f"LLM p95 under the vision burst ≤ {bound:.2f} s ({iso.describe_bound()}, idle p95 "
+            f"{idle.p95:.2f} s)", f"p95 {loaded.p95:.2f} s (p50 {loaded.p50:.2f} s; idle p50 {idle.p50:.2f} s) while "
+            f"{load.sent} burst requests ran"))
     # the same rule on the median: a p95 of a few dozen samples moves with one slow answer, and a noisy idle p95
     # once let a shared-CPU stack pass (idle p95 1.81 s, loaded p50 2.34 s against idle p50 1.15 s)
     bound50 = iso.bound_s(idle.p50)
-    assert loaded.p50 <= bound50, finding(
-        "isolation", timed, f"LLM p50 under the vision burst ≤ {bound50:.2f} s ({iso.ratio:g} × idle p50 "
-        f"{idle.p50:.2f} s + {iso.slack_s:g} s)", f"p50 {loaded.p50:.2f} s while {load.sent} burst requests ran")
+    if loaded.p50 > bound50:
+        problems.append(finding(
+            "isolation", timed, f"LLM p50 under the vision burst ≤ {bound50:.2f} s ({iso.ratio:g} × idle p50 "
+            f"{idle.p50:.2f} s + {iso.slack_s:g} s)", f"p50 {loaded.p50:.2f} s while {load.sent} burst requests ran"))
+    assert not problems, "\n".join(problems)
 
 
 @pytest.mark.after_disruptions
