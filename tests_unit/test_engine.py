@@ -160,3 +160,56 @@ def test_a_service_restarted_three_times_unhealthy_ends_the_start_as_a_crash_loo
     assert crash_loop(_FakeStack({"notes": _Looping(3, "starting"), "redis": _Looping(0, "healthy")})) == \
         "notes restarted 3 times without becoming healthy (a crash loop)"
     assert crash_loop(_FakeStack({"notes": _Looping(2, "starting"), "db": _Looping(5, "healthy")})) is None
+
+
+def _probing(streak: int, last_exit: int | None, status: str = "running") -> _Attrs:
+    log = [] if last_exit is None else [{"ExitCode": last_exit, "Output": "wget: connection refused"}]
+    return _Attrs({"Status": status, "Health": {"Status": "starting", "FailingStreak": streak, "Log": log}})
+
+
+def test_a_healthcheck_that_began_failing_is_undecided_until_its_streak():
+    from stackgate.engines.base import healthcheck_undecided
+
+    assert healthcheck_undecided(_probing(0, None))          # not probed yet
+    assert healthcheck_undecided(_probing(2, 1))             # failing, not yet 3 in a row
+    assert not healthcheck_undecided(_probing(3, 1))         # a root cause now (failing_healthcheck)
+    assert not healthcheck_undecided(_probing(0, None, status="restarting"))  # a crash loop says it already
+    assert not healthcheck_undecided(_Attrs({"Status": "running", "Health": {"Status": "healthy"}}))
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+    def sleep(self, s: float) -> None:
+        self.t += s
+
+
+def test_a_failed_start_waits_for_undecided_healthchecks_so_every_root_cause_is_reported():
+    """A crash loop that ends the start 2 probes into another service's failing healthcheck still reports both."""
+    from stackgate.engines.base import failing_healthcheck
+    from stackgate.engines.compose import root_causes, settle
+
+    clock = _Clock()
+    neo4j = _probing(1, 1)
+    stack = _FakeStack({"neo4j": neo4j})
+
+    def probe(s: float) -> None:  # one more failed probe per poll
+        clock.sleep(s)
+        neo4j.attrs["State"]["Health"]["FailingStreak"] += 1
+
+    settle(stack, window_s=15, clock=clock, sleep=probe)
+    assert clock.t == 2.0
+    assert root_causes({"neo4j": "starting"}, {"neo4j": failing_healthcheck(neo4j)}) == {
+        "neo4j": "starting: healthcheck failed 3 times in a row, last: exit 1: wget: connection refused"}
+
+
+def test_the_wait_for_undecided_healthchecks_is_bounded():
+    from stackgate.engines.compose import settle
+
+    clock = _Clock()
+    settle(_FakeStack({"ollama": _probing(0, 1)}), window_s=15, clock=clock, sleep=clock.sleep)
+    assert clock.t == 15.0

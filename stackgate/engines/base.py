@@ -57,6 +57,17 @@ def failing_healthcheck(c: Container, streak: int = 3) -> str | None:
             f"{output or '(no output)'}")
 
 
+def healthcheck_undecided(c: Container, streak: int = 3) -> bool:
+    """Whether a starting container's healthcheck has not yet said either way: no probe yet, or its last probe
+    failed but fewer than `streak` in a row (a typo'd probe is a root cause a few seconds later)."""
+    state = c.attrs.get("State") or {}
+    health = state.get("Health") or {}
+    if state.get("Status") != "running" or health.get("Status") != "starting":
+        return False
+    log = health.get("Log") or []
+    return not log or (log[-1].get("ExitCode") != 0 and int(health.get("FailingStreak") or 0) < streak)
+
+
 @dataclass
 class Stack:
     """A running stack: its containers, IPs, logs, health and start-up timings, whatever engine runs it."""

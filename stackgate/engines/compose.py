@@ -24,7 +24,7 @@ from stackgate.core.errors import StackStartError
 from stackgate.manifest import Manifest
 
 from . import identity, reaper, sweep
-from .base import Log, Stack, state_of
+from .base import Log, Stack, healthcheck_undecided, state_of
 from .preflight import preflight, validate_compose
 
 
@@ -203,6 +203,8 @@ class Watcher(threading.Thread):
 
 
 WAITING = ("created", "starting", "healthy", "running")
+# after a failed start, how long undecided healthchecks may take to say whether they fail too (3 probes at 2 s)
+SETTLE_S = 15.0
 
 
 def crash_loop(stack: Stack, restarts: int = 3) -> str | None:
@@ -224,8 +226,25 @@ def root_causes(states: dict[str, str], failing: dict[str, str] | None = None) -
             if s not in WAITING or n in failing}
 
 
-def causes_of(stack: Stack) -> dict[str, str]:
-    """root_causes of a stack now ({} when the engine cannot be asked)."""
+def settle(stack: Stack, window_s: float = 15.0, poll_s: float = 1.0, clock: Callable[[], float] = time.monotonic,
+           sleep: Callable[[float], None] = time.sleep) -> None:
+    """Wait (at most window_s) until no starting container's healthcheck is undecided (see healthcheck_undecided):
+    a start that failed early, on a crash loop, still reports every service that fails by itself."""
+    end = clock() + window_s
+    while clock() < end:
+        try:
+            if not any(healthcheck_undecided(c) for c in stack.containers().values()):
+                return
+        except Exception:  # noqa: BLE001 - the engine may be busy; the report goes on without the wait
+            return
+        sleep(poll_s)
+
+
+def causes_of(stack: Stack, settle_s: float = 0.0) -> dict[str, str]:
+    """root_causes of a stack, after letting undecided healthchecks settle for up to settle_s ({} when the engine
+    cannot be asked)."""
+    if settle_s:
+        settle(stack, settle_s)
     try:
         return root_causes(stack.states(), stack.failing_healthchecks())
     except Exception:  # noqa: BLE001 - a failure report must not fail itself
@@ -294,7 +313,8 @@ class StackRun:
         try:
             compose.start(abort=lambda: crash_loop(stack))
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
-            raise StackStartError(failure_summary(stack, exc), causes_of(stack)) from None
+            causes = causes_of(stack, settle_s=SETTLE_S)  # first: the summary then shows the settled states
+            raise StackStartError(failure_summary(stack, exc), causes) from None
         # a service that exited, or one whose dependents never started, is no healthy stack
         states = stack.states()
         not_up = {n: s for n, s in states.items() if s not in ("healthy", "running")}
