@@ -43,21 +43,13 @@ EVIDENCE_USERS = ("evidence", "chains", "rendered", "roundtrip_step")
 STARTED = pytest.StashKey[bool]()
 
 
-def stack_is_up(config: pytest.Config) -> bool:
-    """Whether the stack started in the background at collection's end is up (reuse mode: at once)."""
-    early = state_of(config).early
-    return (early is not None and early.future.done() and not early.future.cancelled()
-            and early.future.exception() is None)
-
-
 @pytest.fixture(autouse=True)
 def slow_evidence_starts_with_the_stack(request: pytest.FixtureRequest) -> None:
-    """The slow evidence (every round-trip chain and the browser), when a later test reads it, starts at the first
-    test that runs once the stack is up, whatever that test checks (reuse mode: the first test of all; with a
-    start, the first test that waits for it): the chains' LLM work overlaps the static and conformance checks
-    instead of waiting for the first test that reads it."""
+    """The first test that needs the running stack also starts the slow evidence (every round-trip chain and the
+    browser), when a later test reads it: the chains' LLM work then overlaps the checks that run before that test,
+    instead of waiting for it."""
     config = request.config
-    if config.stash.get(STARTED, False) or not ("stack" in request.fixturenames or stack_is_up(config)):
+    if config.stash.get(STARTED, False) or "stack" not in request.fixturenames:
         return
     config.stash[STARTED] = True
     if not any(name in getattr(item, "fixturenames", ()) for item in request.session.items for name in EVIDENCE_USERS):
