@@ -14,7 +14,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from .common import COPYING, TIMEOUT, ServiceError, conversation, env, health_handler, json_errors, llm_from_env, read_json, serve
+from .common import (
+    COPYING,
+    TIMEOUT,
+    ServiceError,
+    conversation,
+    env,
+    health_handler,
+    json_errors,
+    llm_from_env,
+    read_json,
+    serve,
+)
 from .stores import redis_client, redis_ping
 
 log = logging.getLogger(__name__)
@@ -25,7 +36,12 @@ SYSTEM = ("You answer questions from the given context only, in one short senten
 EXAMPLES = [("Context: The badge number of Lena Fischer is 2120.\nQuestion: What is the badge number of Lena Fischer?",
              "The badge number of Lena Fischer is 2120."),
             ("Context: FLIGHT 1734 NORTHWIND AIR\nQuestion: What is the flight number of NORTHWIND AIR?",
-             "The flight number of NORTHWIND AIR is 1734.")]
+             "The flight number of NORTHWIND AIR is 1734."),
+            # a line that labels its party's role: without it the model kept the label in the party's name ("The
+            # waybill number of WAYBILL 5949 SENDER VANTEX... is 5949.": 26 of 40 such questions; with it 0 of 200;
+            # lines without a role 0 of 40 before and after; measured 2026-12-07 on the stand-in's 135M weights)
+            ("Context: PERMIT 2315 HOLDER OSKAR LIND\nQuestion: Which permit number was issued to OSKAR LIND?",
+             "OSKAR LIND was issued permit number 2315.")]
 
 
 def messages(context: str, question: str) -> list[dict]:
