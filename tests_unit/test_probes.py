@@ -29,6 +29,33 @@ def test_a_check_holds_on_facts_not_sentences(check, body, why):
     assert (got is None) if why is None else (why in got)
 
 
+LINE = "WAYBILL 4711 SENDER VANTEXQRS"
+
+
+@pytest.mark.parametrize("answer,fails", [
+    ("4711 SENDER VANTEXQRS", True),                               # a span of the line that holds the number
+    ("waybill 4711.", True),                                       # ... whatever its case and punctuation
+    ("WAYBILL 4711 SENDER VANTEXQRS", False),                      # the whole restated is not a fragment
+    ("VANTEXQRS sent waybill 4711.", False),                       # words of its own
+    ("This is waybill 4711 from VANTEXQRS.", False),
+])
+def test_an_answer_that_is_only_a_run_of_the_line_is_not_in_words_of_its_own(answer, fails):
+    got = judge_check(Check(at="$.answer", not_part_of=("{line}",)), {"answer": answer}, {"line": LINE})
+    assert (got is not None and "not a fragment of 'WAYBILL 4711 SENDER VANTEXQRS'" in got) if fails else got is None
+
+
+@pytest.mark.parametrize("answer,fails", [
+    ("Text: WAYBILL 4711", True),                                  # words cut out of a prompt
+    ("The tracking code of VANTEXQRS is", True),                   # an answer cut off by a token limit
+    ("The tracking code of VANTEXQRS is 4711.", False),
+    ('He said "it is 4711."\n', False),
+    ("Is it 4711?", False),
+])
+def test_an_answer_that_does_not_end_as_a_sentence_fails(answer, fails):
+    got = judge_check(Check(at="$.answer", sentence=True), {"answer": answer}, {})
+    assert (got is not None and "ending as a sentence does" in got) if fails else got is None
+
+
 def test_a_chain_saves_values_for_later_steps_and_names_the_failing_service():
     m = manifest_mod.load()
     rt = m.roundtrips["notes"]

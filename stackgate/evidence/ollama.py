@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from .roundtrip import carries, normalised
+from .roundtrip import carries, handed_back
 
 
 def normalise(name: str) -> str:
@@ -18,13 +18,6 @@ def model_names(http: httpx.Client, url: str) -> set[str]:
     resp = http.get(url + "/api/tags")
     resp.raise_for_status()
     return {normalise(m["name"]) for m in resp.json().get("models", [])}
-
-
-def handed_back(answer: str, prompt: str) -> bool:
-    """True when the answer is only the prompt's own words in their order (the prompt echoed, or a run of it):
-    no model answered, whatever the answer states."""
-    said = normalised(answer)
-    return not said or f" {said} " in f" {normalised(prompt)} "
 
 
 def recalls(answer: str, fact: str, prompt: str) -> bool:

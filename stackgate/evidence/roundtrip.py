@@ -75,6 +75,22 @@ def _subject(check: Check, body: Any, values: dict[str, str]) -> tuple[list[str]
     return [render(check.value, values)], check.value or ""
 
 
+SENTENCE_END = re.compile(r"[.!?][\"')\]]*\s*$")
+
+
+def handed_back(answer: str, prompt: str) -> bool:
+    """True when the answer is only the prompt's own words in their order (the prompt echoed, or a run of it):
+    no model answered, whatever the answer states."""
+    said = normalised(answer)
+    return not said or f" {said} " in f" {normalised(prompt)} "
+
+
+def fragment_of(text: str, whole: str) -> bool:
+    """True when the text is a run of the whole's words shorter than it (a span handed back, not an answer in words
+    of its own); the whole restated is not a fragment."""
+    return normalised(text) != normalised(whole) and handed_back(text, whole)
+
+
 def judge_check(check: Check, body: Any, values: dict[str, str]) -> str | None:
     """Why a check does not hold (None when it holds)."""
     found, where = _subject(check, body, values)
@@ -91,6 +107,11 @@ def judge_check(check: Check, body: Any, values: dict[str, str]) -> str | None:
     stated = [render(fact, values) for fact in check.lacks if carries(text, render(fact, values))]
     if stated:
         return f"{where} stating none of {[render(f, values) for f in check.lacks]}; saw {stated} in {text[:200]!r}"
+    within = [render(w, values) for w in check.not_part_of if fragment_of(text, render(w, values))]
+    if within:
+        return f"{where} in words of its own, not a fragment of {within[0]!r}; saw {text[:200]!r}"
+    if check.sentence and not SENTENCE_END.search(text):
+        return f"{where} ending as a sentence does (. ! or ?); saw {text[-200:]!r}"
     return None
 
 

@@ -46,7 +46,8 @@ class Request:
 
 @dataclass(frozen=True)
 class Check:
-    """What must hold of an answer: `at` a JSONPath (or a `value` template) holds / equals / lacks."""
+    """What must hold of an answer: `at` a JSONPath (or a `value` template) holds / equals / lacks / is not part of /
+    is a sentence."""
 
     at: str | None = None
     value: str | None = None
@@ -54,11 +55,13 @@ class Check:
     equals: str | None = None
     lacks: tuple[str, ...] = ()
     at_least: int | None = None  # this many values at least at `at` (e.g. a streamed answer's token events)
+    not_part_of: tuple[str, ...] = ()  # texts the answer must not be a mere fragment of (a run of their words)
+    sentence: bool = False  # the answer ends as a sentence does (. ! ?): not words cut out of a prompt, nor cut off
 
     @classmethod
     def parse(cls, raw: dict) -> Check:
         return cls(raw.get("at"), raw.get("value"), raw.get("holds"), raw.get("equals"), tuple(raw.get("lacks") or ()),
-                   raw.get("at_least"))
+                   raw.get("at_least"), tuple(raw.get("not_part_of") or ()), bool(raw.get("sentence")))
 
 
 @dataclass(frozen=True)
