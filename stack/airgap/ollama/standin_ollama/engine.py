@@ -24,6 +24,10 @@ WEIGHTS_NAME_ENV = "OLLAMA_STANDIN_WEIGHTS_NAME"  # e.g. "SmolLM2-135M-Instruct 
 GRAMMAR_ENV = "OLLAMA_STANDIN_GRAMMAR"  # "off": formats are ignored (a fault: free JSON)
 BUSY = "server busy, please try again.  maximum pending requests exceeded"  # Ollama's ErrMaxQueue
 N_CTX = int(os.environ.get("OLLAMA_CONTEXT_LENGTH", "2048"))
+# The KV states of earlier prompts, kept in RAM per context: a prompt that shares its start with one seen before
+# (a service's instruction and worked examples) decodes only the rest. Ollama 0.9.0 reuses the one prefix its slot
+# holds; on a GPU a prompt's decode costs milliseconds, on the stand-in's one CPU it is most of an answer's time
+PROMPT_CACHE_ENV = "OLLAMA_STANDIN_PROMPT_CACHE_MB"
 NUM_PREDICT_CAP = int(os.environ.get("OLLAMA_STANDIN_NUM_PREDICT", "256"))  # when a request sets none
 
 
@@ -229,12 +233,44 @@ class Scheduler:
         self.expire()
 
 
-def load_llama(blob: Path, n_threads: int = 1) -> object:
-    """A llama.cpp context over the GGUF blob with n_threads (imported here: the vision-only paths never need it)."""
-    from llama_cpp import Llama
+PROMPT_CACHE_ENV = "OLLAMA_STANDIN_PROMPT_CACHE_MB"  # RAM for the KV states of earlier prompts per context; 0 = off
 
-    return Llama(model_path=str(blob), n_ctx=N_CTX, n_threads=n_threads, n_threads_batch=n_threads,
-                 verbose=False, seed=0)
+
+def load_llama(blob: Path, n_threads: int = 1) -> object:
+    """A llama.cpp context over the GGUF blob with n_threads (imported here: the vision-only paths never need it),
+    with a RAM cache of earlier prompts' KV states ($OLLAMA_STANDIN_PROMPT_CACHE_MB, default 256; 0 = none)."""
+    import ctypes
+
+    import llama_cpp
+    import numpy as np
+    from llama_cpp import Llama, LlamaRAMCache, LlamaState
+
+    class PromptCachingLlama(Llama):
+        """Saves and restores the KV state only: with logits_all off the scores are never read after a restore
+        (llama-cpp-python decodes the last prompt token again first), and the base class copies them (~100 MB)."""
+
+        def save_state(self) -> LlamaState:
+            size = llama_cpp.llama_state_get_size(self._ctx.ctx)
+            data = (ctypes.c_uint8 * int(size))()
+            n = int(llama_cpp.llama_state_get_data(self._ctx.ctx, data, size))
+            return LlamaState(input_ids=self.input_ids.copy(), scores=np.empty((0, 0), dtype=np.single),
+                              n_tokens=self.n_tokens, llama_state=bytes(data)[:n], llama_state_size=n, seed=self._seed)
+
+        def load_state(self, state: LlamaState) -> None:
+            self.input_ids = state.input_ids.copy()
+            self.n_tokens = state.n_tokens
+            self._requires_eval = True
+            self._seed = state.seed
+            data = (ctypes.c_uint8 * state.llama_state_size).from_buffer_copy(state.llama_state)
+            if llama_cpp.llama_state_set_data(self._ctx.ctx, data, state.llama_state_size) != state.llama_state_size:
+                raise RuntimeError("llama.cpp did not take the cached state back")
+
+    llm = PromptCachingLlama(model_path=str(blob), n_ctx=N_CTX, n_threads=n_threads, n_threads_batch=n_threads,
+                             verbose=False, seed=0)
+    mb = int(os.environ.get(PROMPT_CACHE_ENV, "256"))
+    if mb > 0:
+        llm.set_cache(LlamaRAMCache(capacity_bytes=mb << 20))
+    return llm
 
 
 async def stream_chat(ctx: object, messages: list[dict], fmt: str | dict | None, options: dict,
