@@ -50,6 +50,8 @@ def test_an_answer_that_is_only_a_run_of_the_line_is_not_in_words_of_its_own(ans
     ("The tracking code of VANTEXQRS is 4711.", False),
     ('He said "it is 4711."\n', False),
     ("Is it 4711?", False),
+    ("**The code is 4711.**", False),                              # markdown, curly quotes after the stop
+    ("“It is 4711.”", False),
 ])
 def test_an_answer_that_does_not_end_as_a_sentence_fails(answer, fails):
     got = judge_check(Check(at="$.answer", sentence=True), {"answer": answer}, {})

@@ -75,7 +75,7 @@ def _subject(check: Check, body: Any, values: dict[str, str]) -> tuple[list[str]
     return [render(check.value, values)], check.value or ""
 
 
-SENTENCE_END = re.compile(r"[.!?][\"')\]]*\s*$")
+SENTENCE_END = re.compile(r"[.!?…][\"'”’»)\]*_`]*\s*$")  # closing quotes, brackets, markdown after it
 
 
 def handed_back(answer: str, prompt: str) -> bool:

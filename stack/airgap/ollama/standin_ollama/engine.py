@@ -233,9 +233,6 @@ class Scheduler:
         self.expire()
 
 
-PROMPT_CACHE_ENV = "OLLAMA_STANDIN_PROMPT_CACHE_MB"  # RAM for the KV states of earlier prompts per context; 0 = off
-
-
 def load_llama(blob: Path, n_threads: int = 1) -> object:
     """A llama.cpp context over the GGUF blob with n_threads (imported here: the vision-only paths never need it),
     with a RAM cache of earlier prompts' KV states ($OLLAMA_STANDIN_PROMPT_CACHE_MB, default 256; 0 = none)."""
@@ -253,17 +250,22 @@ def load_llama(blob: Path, n_threads: int = 1) -> object:
             size = llama_cpp.llama_state_get_size(self._ctx.ctx)
             data = (ctypes.c_uint8 * int(size))()
             n = int(llama_cpp.llama_state_get_data(self._ctx.ctx, data, size))
+            if not 0 < n <= int(size):
+                raise RuntimeError(f"llama.cpp saved {n} bytes of a {size}-byte state")
             return LlamaState(input_ids=self.input_ids.copy(), scores=np.empty((0, 0), dtype=np.single),
-                              n_tokens=self.n_tokens, llama_state=bytes(data)[:n], llama_state_size=n, seed=self._seed)
+                              n_tokens=self.n_tokens, llama_state=ctypes.string_at(data, n), llama_state_size=n,
+                              seed=self._seed)
 
         def load_state(self, state: LlamaState) -> None:
+            size = state.llama_state_size
+            data = (ctypes.c_uint8 * size).from_buffer_copy(state.llama_state)
+            if size <= 0 or llama_cpp.llama_state_set_data(self._ctx.ctx, data, size) != size:
+                self.reset()  # nothing of the cached prompt is assumed to be in the context
+                raise RuntimeError("llama.cpp did not take the cached state back")
             self.input_ids = state.input_ids.copy()
             self.n_tokens = state.n_tokens
             self._requires_eval = True
             self._seed = state.seed
-            data = (ctypes.c_uint8 * state.llama_state_size).from_buffer_copy(state.llama_state)
-            if llama_cpp.llama_state_set_data(self._ctx.ctx, data, state.llama_state_size) != state.llama_state_size:
-                raise RuntimeError("llama.cpp did not take the cached state back")
 
     llm = PromptCachingLlama(model_path=str(blob), n_ctx=N_CTX, n_threads=n_threads, n_threads_batch=n_threads,
                              verbose=False, seed=0)
