@@ -111,7 +111,7 @@ def judge_check(check: Check, body: Any, values: dict[str, str]) -> str | None:
     if within:
         return f"{where} in words of its own, not a fragment of {within[0]!r}; saw {text[:200]!r}"
     if check.sentence and not SENTENCE_END.search(text):
-        return f"{where} ending as a sentence does (. ! or ?); saw {text[-200:]!r}"
+        return f"{where} ending as a sentence does (. ! ? or …); saw {text[-200:]!r}"
     return None
 
 
